@@ -108,6 +108,12 @@ export function accelerator(options: AcceleratorOptions = {}): Accelerator {
         throw new LuzError(`accelerator(): the '${requested}' backend is not available here.${hint}`);
       }
       backend = tf.getBackend();
+      if (backend === 'cpu') {
+        // The CPU backend prints a banner recommending tfjs-node on first use; the choice was made
+        // deliberately here (tfjs-node is used automatically when installed), so skip it.
+        const cpuBackend = tf.backend() as { firstUse?: boolean };
+        if (cpuBackend.firstUse) cpuBackend.firstUse = false;
+      }
       return backend;
     },
   };

@@ -73,6 +73,8 @@ export interface LuzCallbackDefinition<O> {
   initialize?: (options: O) => void;
   stateDict?: () => unknown;
   loadStateDict?: (state: any) => void;
+  /** Event handlers: any `on...` member receives the context. */
+  [event: `on${string}`]: ((ctx: LuzContext) => void | Promise<void>) | undefined;
   [member: string]: unknown;
 }
 

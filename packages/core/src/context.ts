@@ -87,6 +87,11 @@ export class LuzContext {
   maxEpochs = 10;
   /** Current epoch, 1-based. */
   epoch = 0;
+  /**
+   * The first epoch the loop runs (default 1). A resuming callback sets it in `onFitBegin` to skip
+   * completed epochs entirely: no events fire for them.
+   */
+  startEpoch = 1;
   /** Current batch, 1-based within the phase (0 before the first batch). */
   iter = 0;
   /** True while training, false during validation, evaluation and prediction. */

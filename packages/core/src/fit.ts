@@ -175,7 +175,8 @@ export async function fit(module: LuzModuleGenerator, data: LuzData, options: Fi
 
     await ctx.callCallbacks('onFitBegin');
     try {
-      for (let epoch = 1; epoch <= ctx.maxEpochs; epoch++) {
+      if (!Number.isInteger(ctx.startEpoch) || ctx.startEpoch < 1) throw new LuzError(`ctx.startEpoch must be a positive integer, got ${describe(ctx.startEpoch)}.`);
+      for (let epoch = ctx.startEpoch; epoch <= ctx.maxEpochs; epoch++) {
         tf.engine().startScope();
         try {
           ctx.epoch = epoch;

@@ -216,7 +216,7 @@ export interface NamedOptimizers {
 }
 
 function isOptimizer(x: unknown): x is tf.Optimizer {
-  return x instanceof tf.Optimizer;
+  return !!x && typeof x === "object" && typeof (x as tf.Optimizer).applyGradients === "function" && typeof (x as tf.Optimizer).minimize === "function";
 }
 
 /** Builds the optimizers of a module (luz's `set_optimizers` + `ctx_check_optimizers`). */

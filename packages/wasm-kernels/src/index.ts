@@ -8,7 +8,7 @@
  * so CNNs and embeddings cannot train on wasm. {@link registerWasmTrainingKernels}
  * replaces or adds those kernels with compositions of the fast (XNNPACK-backed) wasm
  * kernels that are already there: `Transpose`, `Conv2D`, `DepthwiseConv2dNative`,
- * `PadV2`, `Slice`, `Reverse`, `Sum`, `ScatterNd`, `ArgMax` and the original
+ * `PadV2`, `Slice`, `Reverse`, `Sum`, `ScatterNd` and the original
  * untransposed `BatchMatMul`. Every composition computes exactly the same sums as the
  * CPU backend (up to float32 summation order) and frees every intermediate buffer.
  *
@@ -41,11 +41,10 @@ import {
  *   channel multiplier or batch axis).
  * - `UnsortedSegmentSum`: the wasm `ScatterNd` kernel (which sums duplicate indices);
  *   out-of-range segment ids are dropped like on the CPU backend.
- * - `MaxPoolGrad`: the windows of the (-Infinity padded) input gathered on a last axis
- *   (one `Transpose` when windows do not overlap, `StridedSlice` + `Pack` otherwise), the
- *   wasm `ArgMax` (first maximum, like the CPU backend) and a `ScatterNd` of `dy`. The
- *   stock wasm `MaxPoolGrad` is both slow and wrong for windows whose values are all
- *   <= 0 (it sends their gradient to the window's first element).
+ * - `MaxPoolGrad`: one pass over the wasm heap (first maximum of each window, like the
+ *   CPU backend). It is memory-bound, and compositions of wasm kernels cost several full
+ *   passes each. The stock wasm `MaxPoolGrad` is slow and also wrong for windows whose
+ *   values are all <= 0 (it sends their gradient to the window's first element).
  *
  * @example
  * ```ts
@@ -72,14 +71,9 @@ const COMPOSED_FROM = [
   'DepthwiseConv2dNative',
   'PadV2',
   'Slice',
-  'StridedSlice',
   'Reverse',
   'Sum',
   'ScatterNd',
-  'ArgMax',
-  'GatherV2',
-  'Add',
-  'Pack',
 ];
 
 /** The slice of `BackendWasm` the compositions use. */
@@ -171,8 +165,8 @@ function explicitPad(pads: [number, number, number, number]): Pad4 {
 function assertChannelsLast(kernelName: string, convInfo: backend_util.Conv2DInfo): void {
   if (convInfo.dataFormat !== 'channelsLast') {
     throw new Error(
-      `@luzts/wasm-kernels: ${kernelName} on wasm does not support dataFormat '${convInfo.dataFormat}' ` +
-        `(the wasm Conv2D kernel is channelsLast only); use dataFormat 'NHWC'.`,
+      `@luzts/wasm-kernels: ${kernelName} on wasm does not support dataFormat 'NCHW' ` +
+        `(${convInfo.dataFormat}; the wasm Conv2D kernel is channelsLast only); use dataFormat 'NHWC'.`,
     );
   }
 }
@@ -586,102 +580,48 @@ const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
     filterWidth: kw,
     padInfo,
   } = info;
-  // The windows tile a padded input of hp x wp (padded with -Infinity, so padding never
-  // wins; rows / columns that no window reads are cropped away).
-  const hp = (oh - 1) * sh + kh;
-  const wp = (ow - 1) * sw + kw;
-  const temps: TensorInfo[] = [];
-  try {
-    const cropped = cropForPads(be, input, [padInfo.top, hp - h - padInfo.top, padInfo.left, wp - w - padInfo.left], temps);
-    const [pt, pb, pl, pr] = cropped.pads;
-    let xp = cropped.x;
-    if (pt + pb + pl + pr > 0) {
-      xp = run('PadV2', { x: xp }, { paddings: explicitPad(cropped.pads), constantValue: -Infinity }, be);
-      temps.push(xp);
-    }
-    // Windows as the last axis: [n, oh, ow, c, kh*kw].
-    let windows: TensorInfo;
-    if (kh === sh && kw === sw) {
-      windows = transpose(be, view(xp, [n * oh, kh, ow, kw, c]), [0, 2, 4, 1, 3]);
-      temps.push(windows);
-    } else {
-      const taps: TensorInfo[] = [];
-      for (let r = 0; r < kh; r++) {
-        for (let q = 0; q < kw; q++) {
-          const tap = run(
-            'StridedSlice',
-            { x: xp },
-            {
-              begin: [0, r, q, 0],
-              end: [n, r + (oh - 1) * sh + 1, q + (ow - 1) * sw + 1, c],
-              strides: [1, sh, sw, 1],
-              beginMask: 0,
-              endMask: 0,
-              ellipsisMask: 0,
-              newAxisMask: 0,
-              shrinkAxisMask: 0,
-            },
-            be,
-          );
-          temps.push(tap);
-          taps.push(tap);
+  // One memory-bound pass over the wasm heap: no FLOPs to hand to XNNPACK, and every
+  // composition of wasm kernels (window Transpose, ArgMax, Gather, int Add, ScatterNd)
+  // costs several full passes (40-95 ms for the benchmark CNN). The output is made
+  // first: allocating may grow the wasm memory and detach earlier heap views.
+  const out = be.makeOutput(input.shape.slice(), 'float32');
+  const dx = be.typedArrayFromHeap(out) as Float32Array;
+  const x = be.typedArrayFromHeap(input) as Float32Array;
+  const g = be.typedArrayFromHeap(dy) as Float32Array;
+  dx.fill(0);
+  const rowStride = w * c;
+  const batchStride = h * rowStride;
+  let gi = 0;
+  for (let b = 0; b < n; b++) {
+    const xb = b * batchStride;
+    for (let yr = 0; yr < oh; yr++) {
+      const r0 = yr * sh - padInfo.top;
+      const rStart = Math.max(0, r0);
+      const rEnd = Math.min(h, r0 + kh);
+      for (let xc = 0; xc < ow; xc++) {
+        const c0 = xc * sw - padInfo.left;
+        const cStart = Math.max(0, c0);
+        const cEnd = Math.min(w, c0 + kw);
+        for (let ch = 0; ch < c; ch++, gi++) {
+          // First maximum in row-major window order, like the CPU backend.
+          let best = Number.NEGATIVE_INFINITY;
+          let pos = -1;
+          for (let r = rStart; r < rEnd; r++) {
+            let k = xb + r * rowStride + cStart * c + ch;
+            for (let q = cStart; q < cEnd; q++, k += c) {
+              const v = x[k];
+              if (v > best) {
+                best = v;
+                pos = k;
+              }
+            }
+          }
+          if (pos >= 0) dx[pos] += g[gi];
         }
       }
-      windows = kernel('Pack').kernelFunc({ inputs: taps as never, attrs: { axis: 4 }, backend }) as TensorInfo;
-      temps.push(windows);
     }
-    const argmax = run('ArgMax', { x: view(windows, [n, oh, ow, c, kh * kw]) }, { axis: 4 }, be);
-    temps.push(argmax);
-    // Flat index into the padded input: base(n, oh, ow) + channel + offset(tap).
-    const offsets = new Int32Array(kh * kw);
-    for (let r = 0; r < kh; r++) for (let q = 0; q < kw; q++) offsets[r * kw + q] = (r * wp + q) * c;
-    const base = new Int32Array(n * oh * ow);
-    for (let b = 0, k = 0; b < n; b++) {
-      for (let y = 0; y < oh; y++) {
-        const row = (b * hp + y * sh) * wp;
-        for (let x = 0; x < ow; x++) base[k++] = (row + x * sw) * c;
-      }
-    }
-    const channels = new Int32Array(c);
-    for (let k = 0; k < c; k++) channels[k] = k;
-    const offsetT = be.makeOutput([kh * kw], 'int32', undefined, offsets);
-    const baseT = be.makeOutput([n, oh, ow, 1], 'int32', undefined, base);
-    const channelT = be.makeOutput([1, 1, 1, c], 'int32', undefined, channels);
-    temps.push(offsetT, baseT, channelT);
-    const tapOffset = run('GatherV2', { x: offsetT, indices: argmax }, { axis: 0, batchDims: 0 }, be);
-    temps.push(tapOffset);
-    const rowCol = run('Add', { a: baseT, b: channelT }, {}, be);
-    temps.push(rowCol);
-    const index = run('Add', { a: rowCol, b: tapOffset }, {}, be);
-    temps.push(index);
-    const m = n * oh * ow * c;
-    const scattered = run(
-      'ScatterNd',
-      { indices: view(index, [m, 1]), updates: view(dy, [m]) },
-      { shape: [n * hp * wp * c] },
-      be,
-    );
-    if (pt === 0 && pb === 0 && pl === 0 && pr === 0 && xp === input) {
-      return view(scattered, [n, h, w, c]);
-    }
-    temps.push(scattered);
-    // Back to the input grid: drop the padding, restore cropped rows / columns as zeros.
-    const keptH = hp - pt - pb;
-    const keptW = wp - pl - pr;
-    let dx = run('Slice', { x: view(scattered, [n, hp, wp, c]) }, { begin: [0, pt, pl, 0], size: [n, keptH, keptW, c] }, be);
-    if (keptH !== h || keptW !== w) {
-      temps.push(dx);
-      dx = run(
-        'PadV2',
-        { x: dx },
-        { paddings: [[0, 0], [0, h - keptH], [0, w - keptW], [0, 0]], constantValue: 0 },
-        be,
-      );
-    }
-    return dx;
-  } finally {
-    free(be, ...temps);
   }
+  return out;
 };
 
 // ---------------------------------------------------------------------------------------

@@ -1,0 +1,45 @@
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import { fit, luzCallback, luzMetric, predict, evaluate, setup } from './index.js';
+import { cpu, getData } from './test-utils/helpers.js';
+
+describe('tensor lifetimes', () => {
+  it('the live tensor count after epoch 20 equals the count after epoch 1 (defaults, validation, a metric, a user callback)', async () => {
+    const counts: number[] = [];
+    const mae = luzMetric({
+      abbrev: 'MAE',
+      initialize() { this.sum = tf.scalar(0); this.n = 0; },
+      update(p: tf.Tensor, t: tf.Tensor) { this.sum = this.sum.add(p.sub(t).abs().sum()); this.n += t.size; },
+      compute() { return this.sum.dataSync()[0] / this.n; },
+    });
+    const user = luzCallback({
+      name: 'user',
+      onTrainBatchBegin(ctx) { ctx.input = ctx.input.mul(1); },
+      onEpochEnd(ctx) { tf.scalar(ctx.epoch); counts.push(tf.memory().numTensors); },
+    });
+    const module = setup(() => tf.sequential({ layers: [tf.layers.dense({ inputShape: [10], units: 8, activation: 'relu' }), tf.layers.dense({ units: 1 })] }), {
+      loss: (p, t) => tf.losses.meanSquaredError(t, p),
+      optimizer: () => tf.train.adam(0.01),
+      metrics: [mae()],
+    });
+    const data = getData(50);
+    const before = tf.memory().numTensors;
+    const fitted = await fit(module, data, { accelerator: cpu(), verbose: false, epochs: 20, validData: 0.2, dataloaderOptions: { batchSize: 8 }, callbacks: [user()] });
+    expect(counts).toHaveLength(20);
+    expect(counts[19]).toBe(counts[0]);
+    // After fit only the model's weights remain (the optimizer and loaders are freed).
+    expect(tf.memory().numTensors - before).toBe(fitted.model.getWeights().length);
+    const pred = (await predict(fitted, data[0], { accelerator: cpu(), verbose: false })) as tf.Tensor;
+    await evaluate(fitted, data, { accelerator: cpu(), verbose: false });
+    pred.dispose();
+    expect(tf.memory().numTensors - before).toBe(fitted.model.getWeights().length);
+  });
+
+  it('a failing fit leaks nothing', async () => {
+    const before = tf.memory().numTensors;
+    const failing = luzCallback({ name: 'failing', onTrainBatchEnd(ctx) { if (ctx.epoch === 2) throw new Error('stop'); } });
+    const module = setup(() => tf.sequential({ layers: [tf.layers.dense({ inputShape: [10], units: 1 })] }), { loss: (p, t) => tf.losses.meanSquaredError(t, p), optimizer: () => tf.train.adam(0.01) });
+    await expect(fit(module, [[...Array(20)].map(() => Array(10).fill(1)), [...Array(20)].map(() => [1])], { accelerator: cpu(), verbose: false, epochs: 3, validData: 0.5, dataloaderOptions: { batchSize: 5 }, callbacks: [failing()] })).rejects.toThrow(/stop/);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});

@@ -1,0 +1,438 @@
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { registerWasmTrainingKernels, wasmTrainingKernelNames } from './index.js';
+
+/** Small seeded PRNG (mulberry32). */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const int = (r: () => number, lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
+const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
+const values = (r: () => number, n: number, ties = false): Float32Array =>
+  Float32Array.from({ length: n }, () => (ties ? Math.round(r() * 4 - 2) : r() * 2 - 1));
+
+type Arrays = Float32Array[];
+
+/** Runs `fn` on the CPU and on the wasm backend and returns the outputs of both. */
+async function onBoth(fn: () => tf.Tensor | tf.Tensor[]): Promise<{ cpu: Arrays; wasm: Arrays }> {
+  const out: Record<string, Arrays> = {};
+  for (const backend of ['cpu', 'wasm']) {
+    await tf.setBackend(backend);
+    out[backend] = tf.tidy(() => {
+      const r = fn();
+      return (Array.isArray(r) ? r : [r]).map((t) => Float32Array.from(t.dataSync()));
+    });
+  }
+  return { cpu: out.cpu, wasm: out.wasm };
+}
+
+function expectClose(actual: Arrays, expected: Arrays, label: string, rtol = 1e-4): void {
+  expect(actual.length, label).toBe(expected.length);
+  actual.forEach((a, k) => {
+    const e = expected[k];
+    expect(a.length, label).toBe(e.length);
+    let scale = 1e-6;
+    for (let i = 0; i < e.length; i++) scale = Math.max(scale, Math.abs(e[i]));
+    let worst = 0;
+    for (let i = 0; i < e.length; i++) worst = Math.max(worst, Math.abs(a[i] - e[i]));
+    expect(worst / scale, `${label} output ${k}: max |diff| ${worst} vs scale ${scale}`).toBeLessThanOrEqual(rtol);
+  });
+}
+
+async function compare(label: string, fn: () => tf.Tensor | tf.Tensor[], rtol = 1e-4): Promise<void> {
+  const { cpu, wasm } = await onBoth(fn);
+  expectClose(wasm, cpu, label, rtol);
+}
+
+type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
+
+function randomPad(r: () => number, allowExplicit: boolean): Pad {
+  const kind = int(r, 0, allowExplicit ? 3 : 1);
+  if (kind === 0) return 'same';
+  if (kind === 1) return 'valid';
+  if (kind === 2) return int(r, 0, 2);
+  return [
+    [0, 0],
+    [int(r, 0, 2), int(r, 0, 2)],
+    [int(r, 0, 2), int(r, 0, 2)],
+    [0, 0],
+  ];
+}
+
+beforeAll(async () => {
+  await tf.setBackend('wasm');
+  await tf.ready();
+  registerWasmTrainingKernels();
+});
+
+describe('registerWasmTrainingKernels', () => {
+  it('registers every listed kernel for wasm and is idempotent', () => {
+    const first = registerWasmTrainingKernels();
+    const second = registerWasmTrainingKernels();
+    expect(first).toEqual([...wasmTrainingKernelNames]);
+    expect(second).toEqual(first);
+    for (const name of wasmTrainingKernelNames) expect(tf.getKernel(name, 'wasm'), name).toBeDefined();
+  });
+});
+
+describe('conv2d gradients (Conv2DBackpropFilter, Conv2DBackpropInput)', () => {
+  it('match the CPU backend over random shapes, strides and paddings', async () => {
+    const r = prng(1);
+    for (let i = 0; i < 40; i++) {
+      const [n, ci, co] = [int(r, 1, 3), int(r, 1, 4), int(r, 1, 5)];
+      const pad = randomPad(r, true);
+      // A numeric pad needs square filters and strides: tfjs computes the output width
+      // of a numeric pad from the filter height and stride height (and the stock wasm
+      // forward Conv2D then writes out of bounds).
+      const square = typeof pad === 'number';
+      const fh = int(r, 1, 4);
+      const fw = square ? fh : int(r, 1, 4);
+      const sh = int(r, 1, 3);
+      const strides: [number, number] = [sh, square ? sh : int(r, 1, 3)];
+      const [h, w] = [int(r, fh + 2, 11), int(r, fw + 2, 11)];
+      const xv = values(r, n * h * w * ci);
+      const wv = values(r, fh * fw * ci * co);
+      const label = `case ${i}: x[${n},${h},${w},${ci}] f[${fh},${fw},${ci},${co}] s${strides} pad ${JSON.stringify(pad)}`;
+      await compare(label, () => {
+        const x = tf.tensor4d(xv, [n, h, w, ci]);
+        const f = tf.tensor4d(wv, [fh, fw, ci, co]);
+        const y = tf.conv2d(x, f, strides, pad as 'same');
+        const dy = tf.sin(tf.range(0, y.size).reshape(y.shape));
+        return tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, strides, pad as 'same').mul(dy).sum())([x, f]);
+      });
+    }
+  });
+
+  it('matches the CPU backend when called as kernels with dimRoundingMode', async () => {
+    const r = prng(2);
+    for (let i = 0; i < 10; i++) {
+      const [n, ci, co, fh] = [int(r, 1, 2), int(r, 1, 3), int(r, 1, 3), int(r, 2, 3)];
+      const fw = fh; // numeric pads need square filters and strides (see above)
+      const [h, w] = [int(r, 6, 9), int(r, 6, 9)];
+      const s = int(r, 1, 3);
+      const strides: [number, number] = [s, s];
+      const pad = int(r, 0, 2);
+      const dimRoundingMode = pick(r, ['floor', 'round', 'ceil'] as const);
+      const xv = values(r, n * h * w * ci);
+      const wv = values(r, fh * fw * ci * co);
+      await compare(`kernel case ${i}`, () => {
+        const x = tf.tensor4d(xv, [n, h, w, ci]);
+        const f = tf.tensor4d(wv, [fh, fw, ci, co]);
+        const y = tf.conv2d(x, f, strides, pad, 'NHWC', 1, dimRoundingMode);
+        const dy = tf.cos(tf.range(0, y.size).reshape(y.shape));
+        const attrs = { strides, pad, dataFormat: 'NHWC', dimRoundingMode };
+        const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: f.shape } as never) as tf.Tensor;
+        const dx = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: f }, { ...attrs, inputShape: x.shape } as never) as tf.Tensor;
+        return [dw, dx];
+      });
+    }
+  });
+
+  it('agrees with finite differences on a small case', async () => {
+    await tf.setBackend('wasm');
+    const r = prng(3);
+    const xv = values(r, 1 * 5 * 5 * 2);
+    const wv = values(r, 3 * 3 * 2 * 2);
+    const loss = (x: tf.Tensor, f: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 2, 'same').square().sum();
+    const [gx, gf] = tf.tidy(() =>
+      tf.grads(loss)([tf.tensor4d(xv, [1, 5, 5, 2]), tf.tensor4d(wv, [3, 3, 2, 2])]).map((t) => t.dataSync()),
+    );
+    const evalLoss = (xs: Float32Array, ws: Float32Array) =>
+      tf.tidy(() => loss(tf.tensor4d(xs, [1, 5, 5, 2]), tf.tensor4d(ws, [3, 3, 2, 2])).dataSync()[0]);
+    const eps = 1e-2;
+    for (const [arr, grad, isX] of [
+      [xv, gx, true],
+      [wv, gf, false],
+    ] as const) {
+      for (const i of [0, 7, arr.length - 1]) {
+        const plus = Float32Array.from(arr);
+        const minus = Float32Array.from(arr);
+        plus[i] += eps;
+        minus[i] -= eps;
+        const fd = isX
+          ? (evalLoss(plus, wv) - evalLoss(minus, wv)) / (2 * eps)
+          : (evalLoss(xv, plus) - evalLoss(xv, minus)) / (2 * eps);
+        expect(Math.abs(fd - grad[i])).toBeLessThan(2e-2 * Math.max(1, Math.abs(fd)));
+      }
+    }
+  });
+
+  it('throws a clear error for NCHW', async () => {
+    await tf.setBackend('wasm');
+    expect(() =>
+      tf.tidy(() =>
+        tf.engine().runKernel(
+          'Conv2DBackpropFilter',
+          { x: tf.zeros([1, 2, 4, 4]), dy: tf.zeros([1, 2, 4, 4]) },
+          { strides: 1, pad: 'same', dataFormat: 'NCHW', filterShape: [1, 1, 2, 2] } as never,
+        ),
+      ),
+    ).toThrow(/Conv2DBackpropFilter.*NCHW/);
+  });
+});
+
+describe('depthwiseConv2d gradients', () => {
+  it('match the CPU backend over random shapes, multipliers, strides and paddings', async () => {
+    const r = prng(4);
+    for (let i = 0; i < 30; i++) {
+      const [n, c, m] = [int(r, 1, 3), int(r, 1, 4), int(r, 1, 3)];
+      const [fh, fw] = [int(r, 1, 4), int(r, 1, 4)];
+      const stride = int(r, 1, 3);
+      const pad = randomPad(r, false);
+      const [h, w] = [int(r, fh + 2, 10), int(r, fw + 2, 10)];
+      const xv = values(r, n * h * w * c);
+      const wv = values(r, fh * fw * c * m);
+      await compare(`dw case ${i}: x[${n},${h},${w},${c}] f[${fh},${fw},${c},${m}] s${stride} ${pad}`, () => {
+        const x = tf.tensor4d(xv, [n, h, w, c]);
+        const f = tf.tensor4d(wv, [fh, fw, c, m]);
+        const y = tf.depthwiseConv2d(x, f, stride, pad as 'same');
+        const dy = tf.sin(tf.range(0, y.size).reshape(y.shape));
+        return tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad as 'same').mul(dy).sum())([
+          x,
+          f,
+        ]);
+      });
+    }
+  });
+
+  it('supports dilations when called as kernels (checked against a zero-inserted filter)', async () => {
+    // The CPU backend ignores dilations in these two kernels (tfjs gradients never pass
+    // them), so the reference is the undilated conv with a zero-inserted filter.
+    const r = prng(5);
+    for (let i = 0; i < 8; i++) {
+      const [n, c, m, fh, fw] = [int(r, 1, 2), int(r, 1, 3), int(r, 1, 2), int(r, 2, 3), int(r, 2, 3)];
+      const dilations: [number, number] = [int(r, 1, 2), int(r, 1, 3)];
+      const pad = pick(r, ['same', 'valid'] as const);
+      const [h, w] = [int(r, 8, 10), int(r, 8, 10)];
+      const xv = values(r, n * h * w * c);
+      const wv = values(r, fh * fw * c * m);
+      const [eh, ew] = [(fh - 1) * dilations[0] + 1, (fw - 1) * dilations[1] + 1];
+      const wide = new Float32Array(eh * ew * c * m);
+      for (let a = 0; a < fh; a++)
+        for (let b = 0; b < fw; b++)
+          for (let k = 0; k < c * m; k++) wide[((a * dilations[0]) * ew + b * dilations[1]) * c * m + k] = wv[(a * fw + b) * c * m + k];
+      const dyOf = (y: tf.Tensor) => tf.cos(tf.range(0, y.size).reshape(y.shape));
+      await tf.setBackend('wasm');
+      const got = tf.tidy(() => {
+        const x = tf.tensor4d(xv, [n, h, w, c]);
+        const f = tf.tensor4d(wv, [fh, fw, c, m]);
+        const dy = dyOf(tf.depthwiseConv2d(x, f, 1, pad, 'NHWC', dilations));
+        const attrs = { strides: [1, 1], pad, dilations };
+        return [
+          tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...attrs, filterShape: f.shape } as never) as tf.Tensor,
+          tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter: f }, { ...attrs, inputShape: x.shape } as never) as tf.Tensor,
+        ].map((t) => Float32Array.from(t.dataSync()));
+      });
+      await tf.setBackend('cpu');
+      const want = tf.tidy(() => {
+        const x = tf.tensor4d(xv, [n, h, w, c]);
+        const f = tf.tensor4d(wide, [eh, ew, c, m]);
+        const dy = dyOf(tf.depthwiseConv2d(x, f, 1, pad));
+        const [gx, gf] = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.depthwiseConv2d(p as tf.Tensor4D, q as tf.Tensor4D, 1, pad).mul(dy).sum())([x, f]);
+        const gfv = gf.dataSync();
+        const sampled = new Float32Array(fh * fw * c * m);
+        for (let a = 0; a < fh; a++)
+          for (let b = 0; b < fw; b++)
+            for (let k = 0; k < c * m; k++) sampled[(a * fw + b) * c * m + k] = gfv[((a * dilations[0]) * ew + b * dilations[1]) * c * m + k];
+        return [sampled, Float32Array.from(gx.dataSync())];
+      });
+      expectClose(got, want, `dw dilated case ${i}: d${dilations} ${pad}`);
+    }
+  });
+});
+
+describe('BatchMatMul / _FusedMatMul', () => {
+  it('match the CPU backend for all transposes, ranks 2-4 and their gradients', async () => {
+    const r = prng(6);
+    for (let i = 0; i < 40; i++) {
+      const [m, k, n] = [int(r, 1, 9), int(r, 1, 9), int(r, 1, 9)];
+      const batch = pick(r, [[], [int(r, 1, 4)], [2, int(r, 1, 3)]] as number[][]);
+      const [ta, tb] = [r() < 0.5, r() < 0.5];
+      const aShape = [...batch, ...(ta ? [k, m] : [m, k])];
+      const bShape = [...batch, ...(tb ? [n, k] : [k, n])];
+      const av = values(r, aShape.reduce((p, q) => p * q, 1));
+      const bv = values(r, bShape.reduce((p, q) => p * q, 1));
+      await compare(`matmul case ${i}: a[${aShape}] b[${bShape}] tA=${ta} tB=${tb}`, () => {
+        const a = tf.tensor(av, aShape);
+        const b = tf.tensor(bv, bShape);
+        const out = tf.matMul(a, b, ta, tb);
+        const dy = tf.sin(tf.range(0, out.size).reshape(out.shape));
+        const grads = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.matMul(p, q, ta, tb).mul(dy).sum())([a, b]);
+        return [out, ...grads];
+      });
+    }
+  });
+
+  it('fused matMul with bias and activation matches the CPU backend', async () => {
+    const r = prng(7);
+    for (let i = 0; i < 12; i++) {
+      const [m, k, n] = [int(r, 1, 8), int(r, 1, 8), int(r, 1, 8)];
+      const [ta, tb] = [r() < 0.5, r() < 0.5];
+      const av = values(r, m * k);
+      const bv = values(r, k * n);
+      const biasv = values(r, n);
+      const activation = pick(r, ['linear', 'relu'] as const);
+      await compare(`fused case ${i}`, () =>
+        tf.fused.matMul({
+          a: tf.tensor2d(av, ta ? [k, m] : [m, k]),
+          b: tf.tensor2d(bv, tb ? [n, k] : [k, n]),
+          transposeA: ta,
+          transposeB: tb,
+          bias: tf.tensor1d(biasv),
+          activation,
+        }),
+      );
+    }
+  });
+});
+
+describe('UnsortedSegmentSum and gather gradients', () => {
+  it('match the CPU backend, including out-of-range segment ids', async () => {
+    const r = prng(8);
+    for (let i = 0; i < 30; i++) {
+      const rows = int(r, 1, 12);
+      const numSegments = int(r, 1, 6);
+      const rest = pick(r, [[], [int(r, 1, 4)], [2, int(r, 1, 3)]] as number[][]);
+      const xv = values(r, rows * rest.reduce((p, q) => p * q, 1));
+      const ids = Int32Array.from({ length: rows }, () => int(r, i % 3 === 0 ? -1 : 0, numSegments - (i % 3 === 0 ? 0 : 1)));
+      await compare(`segsum case ${i}`, () =>
+        tf.unsortedSegmentSum(tf.tensor(xv, [rows, ...rest]), tf.tensor1d(ids, 'int32'), numSegments),
+      );
+    }
+  });
+
+  it('gather gradients match the CPU backend', async () => {
+    const r = prng(9);
+    for (let i = 0; i < 20; i++) {
+      const shape = [int(r, 2, 7), int(r, 1, 5), int(r, 1, 3)];
+      const axis = int(r, 0, 2);
+      const idx = Int32Array.from({ length: int(r, 1, 9) }, () => int(r, 0, shape[axis] - 1));
+      const xv = values(r, shape[0] * shape[1] * shape[2]);
+      await compare(`gather grad case ${i}`, () => {
+        const x = tf.tensor(xv, shape);
+        const indices = tf.tensor1d(idx, 'int32');
+        const y = tf.gather(x, indices, axis);
+        const dy = tf.sin(tf.range(0, y.size).reshape(y.shape));
+        return tf.grad((p: tf.Tensor) => tf.gather(p, indices, axis).mul(dy).sum())(x);
+      });
+    }
+  });
+});
+
+describe('MaxPoolGrad', () => {
+  it('matches the CPU backend (first maximum) over random windows, strides, paddings and ties', async () => {
+    const r = prng(10);
+    for (let i = 0; i < 40; i++) {
+      const [n, c] = [int(r, 1, 3), int(r, 1, 4)];
+      const pad = pick(r, ['same', 'valid', 0, 1] as const);
+      const square = typeof pad === 'number'; // see the conv2d test
+      const kh = int(r, 1, 3);
+      const kw = square ? kh : int(r, 1, 3);
+      const sh = int(r, 1, 3);
+      const strides: [number, number] = [sh, square ? sh : int(r, 1, 3)];
+      const [h, w] = [int(r, Math.max(kh, 2) + 1, 10), int(r, Math.max(kw, 2) + 1, 10)];
+      const ties = i % 2 === 0;
+      const xv = values(r, n * h * w * c, ties);
+      await compare(`maxpool case ${i}: x[${n},${h},${w},${c}] k${kh}x${kw} s${strides} ${pad} ties=${ties}`, () => {
+        const x = tf.tensor4d(xv, [n, h, w, c]);
+        const y = tf.maxPool(x, [kh, kw], strides, pad);
+        const dy = tf.sin(tf.range(1, y.size + 1).reshape(y.shape));
+        return tf.grad((p: tf.Tensor) => tf.maxPool(p as tf.Tensor4D, [kh, kw], strides, pad).mul(dy).sum())(x);
+      });
+    }
+  });
+});
+
+describe('training on wasm', () => {
+  it('runs a small CNN training step and matches the CPU backend', async () => {
+    const r = prng(11);
+    const xv = values(r, 8 * 12 * 12 * 1);
+    const labels = Int32Array.from({ length: 8 }, () => int(r, 0, 3));
+    const w1v = values(r, 3 * 3 * 1 * 4);
+    const dwv = values(r, 3 * 3 * 4 * 1);
+    const w2v = values(r, 6 * 6 * 4 * 4);
+    await compare('cnn step', () => {
+      const x = tf.tensor4d(xv, [8, 12, 12, 1]);
+      const y = tf.oneHot(tf.tensor1d(labels, 'int32'), 4).toFloat();
+      const w1 = tf.tensor4d(w1v, [3, 3, 1, 4]);
+      const dw = tf.tensor4d(dwv, [3, 3, 4, 1]);
+      const w2 = tf.tensor2d(w2v, [6 * 6 * 4, 4]);
+      const loss = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => {
+        let hdn = tf.relu(tf.conv2d(x, a as tf.Tensor4D, 1, 'same'));
+        hdn = tf.relu(tf.depthwiseConv2d(hdn, b as tf.Tensor4D, 1, 'same'));
+        hdn = tf.maxPool(hdn, 2, 2, 'valid');
+        return tf.losses.softmaxCrossEntropy(y, tf.matMul(hdn.reshape([8, -1]), c));
+      };
+      return tf.grads(loss)([w1, dw, w2]);
+    });
+  });
+
+  it('trains a tf.layers CNN with Adam on wasm (loss decreases)', async () => {
+    await tf.setBackend('wasm');
+    const model = tf.sequential({
+      layers: [
+        tf.layers.conv2d({ inputShape: [10, 10, 1], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' }),
+        tf.layers.maxPooling2d({ poolSize: 2 }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 3 }),
+      ],
+    });
+    const x = tf.randomUniform([16, 10, 10, 1], 0, 1, 'float32', 1);
+    const y = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0], 'int32'), 3).toFloat();
+    const opt = tf.train.adam(0.01);
+    const losses: number[] = [];
+    for (let i = 0; i < 15; i++) {
+      const loss = tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.apply(x) as tf.Tensor));
+        opt.applyGradients(grads as tf.NamedTensorMap as never);
+        return value;
+      });
+      losses.push(loss.dataSync()[0]);
+      loss.dispose();
+    }
+    expect(losses[losses.length - 1]).toBeLessThan(losses[0]);
+    model.dispose();
+    opt.dispose();
+    tf.dispose([x, y]);
+  });
+});
+
+describe('memory', () => {
+  it('leaks no tensors or bytes across many calls', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.randomUniform([4, 9, 9, 3]);
+    const f = tf.randomUniform([3, 3, 3, 5]);
+    const df = tf.randomUniform([3, 3, 3, 2]);
+    const a = tf.randomUniform([5, 7]);
+    const b = tf.randomUniform([6, 7]);
+    const ids = tf.tensor1d([0, 2, 2, 9], 'int32');
+    const round = () =>
+      tf.tidy(() => {
+        const outs = [
+          ...tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.conv2d(p as tf.Tensor4D, q as tf.Tensor4D, 2, 'same').square().sum())([x, f]),
+          ...tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.depthwiseConv2d(p as tf.Tensor4D, q as tf.Tensor4D, 1, 'valid').square().sum())([x, df]),
+          ...tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.matMul(p, q, true, true).square().sum())([a.transpose(), b]),
+          tf.grad((p: tf.Tensor) => tf.maxPool(p as tf.Tensor4D, 3, 2, 'same').square().sum())(x),
+          tf.unsortedSegmentSum(a.slice([0, 0], [4, 7]), ids, 3),
+        ];
+        outs.forEach((o) => o.dataSync());
+      });
+    round();
+    const before = tf.memory();
+    const idsBefore = (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
+    for (let i = 0; i < 25; i++) round();
+    const after = tf.memory();
+    expect(after.numTensors).toBe(before.numTensors);
+    expect(after.numBytes).toBe(before.numBytes);
+    expect((tf.backend() as unknown as { numDataIds(): number }).numDataIds()).toBe(idsBefore);
+    tf.dispose([x, f, df, a, b, ids]);
+  });
+});
