@@ -9,7 +9,8 @@ import { LuzRng } from './rng.js';
 /** A batch: `[input, target, ...]` (luz's `batch[[1]]`, `batch[[2]]`). */
 export type Batch = unknown[];
 
-type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int8Array | Uint32Array;
+/** A typed array accepted as 1-D data. */
+export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int8Array | Uint32Array;
 
 /** Something that becomes a tensor: a tensor, a typed array (1-D), or nested number arrays. */
 export type TensorLike = tf.Tensor | TypedArray | number[] | number[][] | number[][][] | number[][][][];
