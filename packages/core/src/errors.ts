@@ -106,7 +106,14 @@ export function skipEpoch(): never {
   throw new LuzSkipEpochSignal('Epoch skipped');
 }
 
-/** Formats a value for an error message: short, unambiguous. */
+/**
+ * Formats a value for an error message: short and unambiguous (exported as `describeValue`).
+ *
+ * @example
+ * ```ts
+ * throw new LuzError(`'alpha' must be a positive number, got ${describeValue(opts.alpha)}.`);
+ * ```
+ */
 export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
@@ -118,7 +125,15 @@ export function describe(value: unknown): string {
   return ctor && ctor !== 'Object' ? `an instance of ${ctor}` : 'an object';
 }
 
-/** Throws a {@link LuzError} when `options` has keys outside `allowed`. */
+/**
+ * Throws a {@link LuzError} naming the option when `options` has keys outside `allowed`
+ * (luz's `...` must be empty), or when `options` is not an object.
+ *
+ * @example
+ * ```ts
+ * checkOptionKeys('luzCallbackMixup()', options, ['alpha', 'runValid', 'autoLoss']);
+ * ```
+ */
 export function checkOptionKeys(what: string, options: object | undefined, allowed: readonly string[]): void {
   if (options === undefined || options === null) return;
   if (typeof options !== 'object') {
