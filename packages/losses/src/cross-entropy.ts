@@ -106,7 +106,8 @@ function classLoss(pred: unknown, target: unknown, reduction: Reduction, o: Clas
   const validF = valid.toFloat();
   // w_i: the weight of sample i's class, 0 for ignored samples.
   const w = weightRow ? tf.gather(weightRow, safe).mul(validF) : validF;
-  const picked = tf.oneHot(safe, c, 1, 0, 'float32').mul(logp).sum(-1);
+  // int32 then cast: the stock wasm OneHot ignores dtype 'float32' and writes int32 bits.
+  const picked = tf.oneHot(safe, c).toFloat().mul(logp).sum(-1);
   let losses = picked.neg().mul(w);
   if (eps > 0) {
     // torch: (1 - ε)·nll + ε/C · Σ_c w_c·(-log p_c), sharing nll's denominator.

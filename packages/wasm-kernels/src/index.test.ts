@@ -327,6 +327,21 @@ describe('UnsortedSegmentSum and gather gradients', () => {
   });
 });
 
+describe('OneHot', () => {
+  it('honours dtype (the stock wasm kernel writes int32 bits into float32 outputs)', async () => {
+    const r = prng(10);
+    for (let i = 0; i < 20; i++) {
+      const n = int(r, 1, 12);
+      const depth = int(r, 2, 9);
+      const ids = Int32Array.from({ length: n }, () => int(r, -1, depth));
+      const [on, off] = [pick(r, [1, 2.5, -3]), pick(r, [0, 0.25])];
+      for (const dtype of ['float32', 'int32'] as const) {
+        await compare(`oneHot case ${i} ${dtype}`, () => tf.oneHot(tf.tensor1d(ids, 'int32'), depth, on, off, dtype).toFloat());
+      }
+    }
+  });
+});
+
 describe('MaxPoolGrad', () => {
   it('matches the CPU backend (first maximum) over random windows, strides, paddings and ties', async () => {
     const r = prng(10);

@@ -46,6 +46,10 @@ import {
  *   passes each. The stock wasm `MaxPoolGrad` is slow and also wrong for windows whose
  *   values are all <= 0 (it sends their gradient to the window's first element).
  *
+ * - `OneHot`: the stock wasm kernel always writes int32 values, even for `dtype: 'float32'`
+ *   (so `tf.oneHot(labels, n, 1, 0, 'float32')` holds denormal garbage); this one writes the
+ *   requested dtype in one pass over the wasm heap.
+ *
  * @example
  * ```ts
  * import { wasmTrainingKernelNames } from '@luzts/wasm-kernels';
@@ -61,6 +65,7 @@ export const wasmTrainingKernelNames: readonly string[] = Object.freeze([
   'DepthwiseConv2dNativeBackpropInput',
   'UnsortedSegmentSum',
   'MaxPoolGrad',
+  'OneHot',
 ]);
 
 const BACKEND = 'wasm';
@@ -624,6 +629,23 @@ const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   return out;
 };
 
+/** The stock wasm OneHot writes int32 whatever the dtype: one pass over the heap instead. */
+const oneHot: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { dtype, depth, onValue, offValue } = attrs as { dtype: DataType; depth: number; onValue: number; offValue: number };
+  if (dtype === 'int32') return kernel('OneHot').kernelFunc({ inputs, backend, attrs });
+  const be = backend as unknown as WasmBackendLike;
+  const { indices } = inputs as Inputs;
+  const out = be.makeOutput([...indices.shape, depth], dtype);
+  const ids = be.typedArrayFromHeap(indices);
+  const values = be.typedArrayFromHeap(out);
+  values.fill(offValue);
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    if (id >= 0 && id < depth) values[i * depth + id] = onValue;
+  }
+  return out;
+};
+
 // ---------------------------------------------------------------------------------------
 // Registration
 
@@ -636,6 +658,7 @@ const kernelFuncs: Record<string, KernelFunc> = {
   DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInput,
   UnsortedSegmentSum: unsortedSegmentSum,
   MaxPoolGrad: maxPoolGrad,
+  OneHot: oneHot,
 };
 
 /**
@@ -683,7 +706,7 @@ export function registerWasmTrainingKernels(): string[] {
   }
   for (const name of wasmTrainingKernelNames) {
     const original = originals.get(name);
-    if ((name === 'BatchMatMul' || name === '_FusedMatMul') && original == null) continue;
+    if ((name === 'BatchMatMul' || name === '_FusedMatMul' || name === 'OneHot') && original == null) continue;
     const kernelFunc = kernelFuncs[name];
     ours.add(kernelFunc);
     const config: KernelConfig = {
