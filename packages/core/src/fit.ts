@@ -41,6 +41,16 @@ export interface FitOptions {
 
 const FIT_KEYS = ['epochs', 'callbacks', 'validData', 'accelerator', 'verbose', 'dataloaderOptions', 'seed', 'signal'] as const;
 
+/**
+ * Frees an optimizer. tfjs's MomentumOptimizer.dispose forgets the learning-rate scalar it inherits
+ * from SGD (`c`), which would leak one tensor per fit.
+ */
+function disposeOptimizer(opt: tf.Optimizer): void {
+  opt.dispose();
+  const cached = (opt as unknown as { c?: tf.Tensor }).c;
+  if (cached instanceof tf.Tensor && !cached.isDisposed) cached.dispose();
+}
+
 /** The default callbacks of each kind of run, in luz's order. */
 export function defaultCallbacks(mode: ContextMode): LuzCallback[] {
   if (mode === 'fit') return [luzCallbackProfile(), luzCallbackTrainValid(), luzCallbackMetrics(), luzCallbackProgress(), luzCallbackInterrupt()];
@@ -219,7 +229,7 @@ export async function fit(module: LuzModuleGenerator, data: LuzData, options: Fi
     ctx.metrics.valid.forEach((m) => m.dispose());
     loaders.forEach((l) => l.dispose());
     split.forEach((t) => t.dispose());
-    for (const opt of Object.values(ctx.optimizers)) opt.dispose();
+    for (const opt of Object.values(ctx.optimizers)) disposeOptimizer(opt);
     if (!completed && ctx.model) {
       // An error escaped: the model is not returned, free it.
       try {

@@ -35,6 +35,24 @@ describe('tensor lifetimes', () => {
     expect(tf.memory().numTensors - before).toBe(fitted.model.getWeights().length);
   });
 
+  it.each([
+    ['sgd', () => tf.train.sgd(0.1)],
+    ['momentum', () => tf.train.momentum(0.1, 0.9)],
+    ['adam', () => tf.train.adam(0.01)],
+    ['rmsprop', () => tf.train.rmsprop(0.01, 0.9, 0.5)],
+    ['adagrad', () => tf.train.adagrad(0.1)],
+    ['adadelta', () => tf.train.adadelta(1)],
+    ['adamax', () => tf.train.adamax(0.01)],
+  ])('fit with %s leaves only the model weights', async (_name, optimizer) => {
+    const data = getData(20);
+    const before = tf.memory().numTensors;
+    const module = setup(() => tf.sequential({ layers: [tf.layers.dense({ inputShape: [10], units: 1 })] }), { loss: (p, t) => tf.losses.meanSquaredError(t, p), optimizer });
+    const fitted = await fit(module, data, { accelerator: cpu(), verbose: false, epochs: 2, dataloaderOptions: { batchSize: 10 } });
+    expect(tf.memory().numTensors - before).toBe(fitted.model.getWeights().length);
+    fitted.model.dispose?.();
+    tf.dispose(data);
+  });
+
   it('a failing fit leaks nothing', async () => {
     const before = tf.memory().numTensors;
     const failing = luzCallback({ name: 'failing', onTrainBatchEnd(ctx) { if (ctx.epoch === 2) throw new Error('stop'); } });
