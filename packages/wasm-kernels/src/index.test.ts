@@ -309,6 +309,24 @@ describe('UnsortedSegmentSum and gather gradients', () => {
     }
   });
 
+  it('gather (GatherV2) matches the CPU backend over axes, batchDims, dtypes and index shapes', async () => {
+    const r = prng(11);
+    for (let i = 0; i < 40; i++) {
+      const shape = [int(r, 1, 6), int(r, 1, 5), int(r, 1, 4)];
+      const batchDims = i % 4 === 0 ? 1 : 0;
+      const axis = int(r, batchDims, 2);
+      const idxShape = batchDims ? [shape[0], int(r, 1, 4)] : pick(r, [[int(r, 0, 7)], [2, int(r, 1, 3)]] as number[][]);
+      const idx = Int32Array.from({ length: idxShape.reduce((p, q) => p * q, 1) }, () => int(r, 0, shape[axis] - 1));
+      const xv = values(r, shape[0] * shape[1] * shape[2]);
+      const dtype = pick(r, ['float32', 'int32'] as const);
+      await compare(`gather case ${i}`, () =>
+        tf.gather(tf.tensor(dtype === 'int32' ? Int32Array.from(xv, (v) => Math.round(v * 100)) : xv, shape, dtype), tf.tensor(idx, idxShape, 'int32'), axis, batchDims).toFloat(),
+      );
+    }
+    await tf.setBackend('wasm');
+    expect(() => tf.gather(tf.zeros([3, 2]), tf.tensor1d([3], 'int32'))).toThrow(/index value 3 is not in \[0, 2\]/);
+  });
+
   it('gather gradients match the CPU backend', async () => {
     const r = prng(9);
     for (let i = 0; i < 20; i++) {

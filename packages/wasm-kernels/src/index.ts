@@ -19,6 +19,7 @@ import {
   getKernel,
   registerKernel,
   unregisterKernel,
+  util,
   type DataType,
   type KernelConfig,
   type KernelFunc,
@@ -46,6 +47,9 @@ import {
  *   passes each. The stock wasm `MaxPoolGrad` is slow and also wrong for windows whose
  *   values are all <= 0 (it sends their gradient to the window's first element).
  *
+ * - `GatherV2`: row copies with `TypedArray#set` over the wasm heap (about 10x faster than
+ *   the stock kernel for a shuffled batch of 128 MNIST rows, 3.2 ms before), with the same
+ *   out-of-range error as the stock kernel.
  * - `OneHot`: the stock wasm kernel always writes int32 values, even for `dtype: 'float32'`
  *   (so `tf.oneHot(labels, n, 1, 0, 'float32')` holds denormal garbage); this one writes the
  *   requested dtype in one pass over the wasm heap.
@@ -66,6 +70,7 @@ export const wasmTrainingKernelNames: readonly string[] = Object.freeze([
   'UnsortedSegmentSum',
   'MaxPoolGrad',
   'OneHot',
+  'GatherV2',
 ]);
 
 const BACKEND = 'wasm';
@@ -629,6 +634,41 @@ const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   return out;
 };
 
+/** GatherV2 as contiguous slice copies: the stock wasm kernel walks element by element. */
+const gatherV2: KernelFunc = ({ inputs, backend, attrs }) => {
+  const be = backend as unknown as WasmBackendLike;
+  const { x, indices } = inputs as Inputs;
+  const { axis, batchDims } = attrs as { axis: number; batchDims: number };
+  const parsedAxis = util.parseAxisParam(axis, x.shape)[0];
+  const info = backend_util.segment_util.collectGatherOpShapeInfo(x as never, indices as never, parsedAxis, batchDims);
+  const out = be.makeOutput(info.outputShape, x.dtype);
+  const ids = be.typedArrayFromHeap(indices);
+  const { batchSize, outerSize, dimSize, sliceSize } = info;
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    if (!(id >= 0 && id <= dimSize - 1)) {
+      be.disposeData(out.dataId);
+      throw new Error(`GatherV2: the index value ${id} is not in [0, ${dimSize - 1}]`);
+    }
+  }
+  if (out.shape.some((d) => d === 0) || x.shape.some((d) => d === 0)) return out;
+  const src = be.typedArrayFromHeap(x);
+  const dst = be.typedArrayFromHeap(out);
+  const perBatch = ids.length / batchSize;
+  let o = 0;
+  for (let b = 0; b < batchSize; b++) {
+    for (let outer = 0; outer < outerSize; outer++) {
+      const base = (b * outerSize + outer) * dimSize * sliceSize;
+      for (let j = 0; j < perBatch; j++) {
+        const start = base + ids[b * perBatch + j] * sliceSize;
+        dst.set(src.subarray(start, start + sliceSize), o);
+        o += sliceSize;
+      }
+    }
+  }
+  return out;
+};
+
 /** The stock wasm OneHot writes int32 whatever the dtype: one pass over the heap instead. */
 const oneHot: KernelFunc = ({ inputs, backend, attrs }) => {
   const { dtype, depth, onValue, offValue } = attrs as { dtype: DataType; depth: number; onValue: number; offValue: number };
@@ -659,6 +699,7 @@ const kernelFuncs: Record<string, KernelFunc> = {
   UnsortedSegmentSum: unsortedSegmentSum,
   MaxPoolGrad: maxPoolGrad,
   OneHot: oneHot,
+  GatherV2: gatherV2,
 };
 
 /**
@@ -706,7 +747,7 @@ export function registerWasmTrainingKernels(): string[] {
   }
   for (const name of wasmTrainingKernelNames) {
     const original = originals.get(name);
-    if ((name === 'BatchMatMul' || name === '_FusedMatMul' || name === 'OneHot') && original == null) continue;
+    if ((name === 'BatchMatMul' || name === '_FusedMatMul' || name === 'OneHot' || name === 'GatherV2') && original == null) continue;
     const kernelFunc = kernelFuncs[name];
     ours.add(kernelFunc);
     const config: KernelConfig = {
