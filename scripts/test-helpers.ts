@@ -20,16 +20,16 @@ export interface RunResult {
  * Runs a command synchronously without a shell. Variables that vitest sets for its own workers
  * are removed so that a nested vitest run behaves like one started from a terminal.
  */
-export function run(command: string, args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): RunResult {
+export function run(command: string, args: string[], options: { cwd?: string; env?: Record<string, string>; timeout?: number } = {}): RunResult {
   const env: Record<string, string | undefined> = { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', ...options.env };
   for (const key of Object.keys(env)) if (key.startsWith('VITEST')) delete env[key];
-  const result = spawnSync(command, args, { cwd: options.cwd ?? repoRoot, env, encoding: 'utf8', timeout: 120_000 });
+  const result = spawnSync(command, args, { cwd: options.cwd ?? repoRoot, env, encoding: 'utf8', timeout: options.timeout ?? 120_000 });
   if (result.error) throw result.error;
   return { status: result.status, stdout: result.stdout, stderr: result.stderr, output: `${result.stdout}\n${result.stderr}` };
 }
 
 /** Runs one of the repository's `.mjs` scripts with the current Node. */
-export function runScript(script: string, args: string[], options: { cwd?: string } = {}): RunResult {
+export function runScript(script: string, args: string[], options: { cwd?: string; timeout?: number } = {}): RunResult {
   return run(process.execPath, [join(repoRoot, 'scripts', script), ...args], options);
 }
 

@@ -345,6 +345,29 @@ describe('UnsortedSegmentSum and gather gradients', () => {
   });
 });
 
+describe('inputs that still live on another backend', () => {
+  it('are read as stored: moved before views are taken (memory growth) and bool data cast to int32', async () => {
+    // Tensors made on the CPU backend are moved to wasm lazily, inside the kernel; a large one
+    // forces the wasm memory to grow while the kernel runs.
+    await tf.setBackend('cpu');
+    const big = tf.range(0, 3_000_000, 1, 'float32').reshape([3000, 1000]);
+    const labels = tf.tensor1d([1, 0, 1, 1, 0, 2], 'int32');
+    await tf.setBackend('wasm');
+    const rows = tf.gather(big, tf.tensor1d([2999, 0], 'int32'));
+    const values = rows.dataSync();
+    expect([values[0], values[999], values[1000], values[1999]]).toEqual([2_999_000, 2_999_999, 0, 999]);
+    await tf.setBackend('cpu');
+    const y = tf.tensor1d([3, 1, 2], 'int32');
+    // On the CPU backend bool → int32 shares the bool data; moved to wasm it stays bool bytes.
+    const fromBool = tf.tensor1d([0.5, -1, 2, -3]).greater(0).toInt();
+    await tf.setBackend('wasm');
+    expect(Array.from(tf.gather(y, tf.tensor1d([2, 0, 1], 'int32')).dataSync())).toEqual([2, 3, 1]);
+    expect(Array.from(tf.gather(fromBool, tf.tensor1d([3, 2, 1, 0], 'int32')).dataSync())).toEqual([0, 1, 0, 1]);
+    expect(Array.from(tf.oneHot(labels, 3, 1, 0, 'float32').dataSync())).toEqual([0, 1, 0, 1, 0, 0, 0, 1, 0, 0, 1, 0, 1, 0, 0, 0, 0, 1]);
+    tf.dispose([big, labels, y, rows]);
+  });
+});
+
 describe('OneHot', () => {
   it('honours dtype (the stock wasm kernel writes int32 bits into float32 outputs)', async () => {
     const r = prng(10);

@@ -88,7 +88,7 @@ const COMPOSED_FROM = [
 
 /** The slice of `BackendWasm` the compositions use. */
 interface WasmBackendLike {
-  dataIdMap: { get(dataId: object): { id: number } | undefined };
+  dataIdMap: { get(dataId: object): { id: number; dtype?: DataType } | undefined };
   disposeData(dataId: object, force?: boolean): boolean;
   incRef(dataId: object): void;
   makeOutput(shape: number[], dtype: DataType, memoryOffset?: number, values?: Int32Array): TensorInfo;
@@ -127,6 +127,20 @@ function view(t: TensorInfo, shape: number[]): TensorInfo {
 
 function free(backend: WasmBackendLike, ...ts: TensorInfo[]): void {
   for (const t of ts) backend.disposeData(t.dataId);
+}
+
+/**
+ * Heap views of several tensors, taken together. Looking a tensor up moves it to wasm when it
+ * still lives on another backend, and that allocation can grow the wasm memory, which detaches
+ * every view taken before it: so all lookups happen first, then all views. Allocate outputs
+ * (`makeOutput`) before calling this.
+ */
+function heapViews(backend: WasmBackendLike, ...ts: TensorInfo[]): Array<Float32Array | Int32Array | Uint8Array> {
+  // The stored dtype can differ from the tensor's: tfjs casts bool → int32 on the CPU backend
+  // without copying, and a later move to wasm keeps the bytes as bool. View what is stored;
+  // TypedArray#set converts element by element.
+  const stored = ts.map((t) => (backend.dataIdMap.get(t.dataId) as { dtype?: DataType } | undefined)?.dtype ?? t.dtype);
+  return ts.map((t, i) => backend.typedArrayFromHeap({ ...t, dtype: stored[i] }));
 }
 
 function size(shape: readonly number[]): number {
@@ -524,7 +538,7 @@ const unsortedSegmentSum: KernelFunc = ({ inputs, backend, attrs }) => {
   try {
     // Out-of-range ids are dropped (as on the CPU backend): send them to an extra
     // segment that is sliced away.
-    const ids = be.typedArrayFromHeap(segmentIds);
+    const [ids] = heapViews(be, segmentIds);
     let bad = false;
     for (let i = 0; i < ids.length; i++) {
       if (ids[i] < 0 || ids[i] >= numSegments) {
@@ -595,9 +609,7 @@ const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   // costs several full passes (40-95 ms for the benchmark CNN). The output is made
   // first: allocating may grow the wasm memory and detach earlier heap views.
   const out = be.makeOutput(input.shape.slice(), 'float32');
-  const dx = be.typedArrayFromHeap(out) as Float32Array;
-  const x = be.typedArrayFromHeap(input) as Float32Array;
-  const g = be.typedArrayFromHeap(dy) as Float32Array;
+  const [dx, x, g] = heapViews(be, out, input, dy) as Float32Array[];
   dx.fill(0);
   const rowStride = w * c;
   const batchStride = h * rowStride;
@@ -642,7 +654,7 @@ const gatherV2: KernelFunc = ({ inputs, backend, attrs }) => {
   const parsedAxis = util.parseAxisParam(axis, x.shape)[0];
   const info = backend_util.segment_util.collectGatherOpShapeInfo(x as never, indices as never, parsedAxis, batchDims);
   const out = be.makeOutput(info.outputShape, x.dtype);
-  const ids = be.typedArrayFromHeap(indices);
+  const [ids, src, dst] = heapViews(be, indices, x, out);
   const { batchSize, outerSize, dimSize, sliceSize } = info;
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i];
@@ -652,8 +664,6 @@ const gatherV2: KernelFunc = ({ inputs, backend, attrs }) => {
     }
   }
   if (out.shape.some((d) => d === 0) || x.shape.some((d) => d === 0)) return out;
-  const src = be.typedArrayFromHeap(x);
-  const dst = be.typedArrayFromHeap(out);
   const perBatch = ids.length / batchSize;
   let o = 0;
   for (let b = 0; b < batchSize; b++) {
@@ -676,8 +686,7 @@ const oneHot: KernelFunc = ({ inputs, backend, attrs }) => {
   const be = backend as unknown as WasmBackendLike;
   const { indices } = inputs as Inputs;
   const out = be.makeOutput([...indices.shape, depth], dtype);
-  const ids = be.typedArrayFromHeap(indices);
-  const values = be.typedArrayFromHeap(out);
+  const [ids, values] = heapViews(be, indices, out);
   values.fill(offValue);
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i];
