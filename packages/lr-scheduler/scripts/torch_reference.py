@@ -1,8 +1,8 @@
 """Reference learning-rate (and momentum) sequences from PyTorch's schedulers.
 
 Run with a Python that has torch (Debian: `apt-get install -y python3-torch`, then
-`/usr/bin/python3 packages/lr-scheduler/scripts/torch_reference.py`). The output (JSON) is
-pasted into src/schedules.test.ts. Index 0 is the value right after the scheduler is
+`/usr/bin/python3 packages/lr-scheduler/scripts/torch_reference.py`). It writes the committed fixture
+src/fixtures/torch-schedules.json that src/schedules.test.ts reads. Index 0 is the value right after the scheduler is
 constructed, index i the value after the i-th `scheduler.step()`.
 """
 import json
@@ -10,7 +10,7 @@ import math
 
 import torch
 
-STEPS = 25
+STEPS = 30
 
 
 def optimizer(kind, lr=0.1):
@@ -51,10 +51,10 @@ S = torch.optim.lr_scheduler
 # A controlled metric sequence for ReduceLROnPlateau (also used by the JS test).
 PLATEAU_METRICS = [1.0, 0.95, 0.93, 0.92, 0.8, 0.79, 0.85, 0.78, 0.6, 0.61,
                    0.62, 0.59, 0.58, 0.58, 0.3, 0.31, 0.32, 0.33, 0.34, 0.35,
-                   0.36, 0.2, 0.21, 0.22, 0.23]
+                   0.36, 0.2, 0.21, 0.22, 0.23, 0.24, 0.1, 0.11, 0.12, 0.13]
 PLATEAU_MAX = [0.1, 0.5, 0.55, 0.6, 1.2, 1.3, 1.4, 1.5, 2.5, 2.6,
                2.7, 2.8, 2.9, 3.0, 3.1, 4.0, 4.1, 4.2, 4.3, 4.4,
-               4.5, 4.6, 4.7, 4.8, 4.9]
+               4.5, 4.6, 4.7, 4.8, 4.9, 4.9, 5.5, 5.6, 5.7, 5.8]
 
 ref = {
     "step": run(lambda o: S.StepLR(o, step_size=3, gamma=0.5)),
@@ -62,9 +62,9 @@ ref = {
     "exponential": run(lambda o: S.ExponentialLR(o, gamma=0.9)),
     "lambda": run(lambda o: S.LambdaLR(o, lr_lambda=lambda e: 1 / (1 + e))),
     "cosine": run(lambda o: S.CosineAnnealingLR(o, T_max=10, eta_min=0.001)),
-    "oneCycleCos": run(lambda o: S.OneCycleLR(o, max_lr=0.1, total_steps=25), kind="momentum", momentum=True),
+    "oneCycleCos": run(lambda o: S.OneCycleLR(o, max_lr=0.1, total_steps=STEPS), kind="momentum", momentum=True),
     "oneCycleLinearAdam": run(
-        lambda o: S.OneCycleLR(o, max_lr=0.01, epochs=5, steps_per_epoch=5, pct_start=0.25,
+        lambda o: S.OneCycleLR(o, max_lr=0.01, epochs=6, steps_per_epoch=5, pct_start=0.25,
                                anneal_strategy="linear", div_factor=10, final_div_factor=100,
                                base_momentum=0.8, max_momentum=0.9),
         kind="adam", momentum=True),
@@ -74,5 +74,10 @@ ref = {
                                       threshold_mode="abs", cooldown=2, min_lr=0.02),
         metrics=PLATEAU_MAX),
 }
-print("// torch", torch.__version__)
-print(json.dumps(ref))
+import os
+out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "fixtures", "torch-schedules.json")
+os.makedirs(os.path.dirname(out), exist_ok=True)
+with open(out, "w") as f:
+    json.dump({"torch": torch.__version__, "steps": STEPS, "plateauMetrics": PLATEAU_METRICS, "plateauMax": PLATEAU_MAX, "reference": ref}, f, indent=1)
+    f.write("\n")
+print("wrote", out)
