@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { accelerator, fit, luzCallback, readOptimizerState, setup, type LuzCallback, type LuzContext } from '@luzts/core';
 import { luzCallbackEarlyStopping } from '@luzts/early-stopping';
+import { luzCallbackLrScheduler, lrStep } from '@luzts/lr-scheduler';
 import { luzCallbackAutoResume } from './index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -149,6 +150,20 @@ describe('luzCallbackAutoResume: beyond luz', () => {
     await expect(run(linear(), [es(), luzCallbackAutoResume({ path }), crashAt(2).cb])).rejects.toThrow();
     // Resumed with the counter at 1: stops at epoch 4 too (a fresh counter would run to epoch 6).
     const resumed = await run(linear(), [es(), luzCallbackAutoResume({ path })]);
+    expect(resumed.records.metrics).toEqual(reference.records.metrics);
+  });
+
+  it("an lr scheduler's state survives a resume (luz's lr_step resume test)", async () => {
+    // lrStep with stepSize 1, gamma 0.1: the lr falls tenfold every epoch. A resumed run must go on
+    // from the saved schedule, not restart it.
+    const sched = () => luzCallbackLrScheduler(lrStep({ stepSize: 1, gamma: 0.1 }));
+    const reference = await run(linear(), [sched()], 8);
+    const path = statePath();
+    await expect(run(linear(), [sched(), luzCallbackAutoResume({ path }), crashAt(5).cb], 8)).rejects.toThrow();
+    const resumed = await run(linear(), [sched(), luzCallbackAutoResume({ path })], 8);
+    const lrs = (resumed.records.lr as Record<string, number[]>).opt;
+    expect(lrs).toEqual((reference.records.lr as Record<string, number[]>).opt);
+    lrs.forEach((lr, i) => expect(lr).toBeCloseTo(0.05 * 0.1 ** i, 12));
     expect(resumed.records.metrics).toEqual(reference.records.metrics);
   });
 
