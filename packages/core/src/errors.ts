@@ -121,8 +121,14 @@ export function describe(value: unknown): string {
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
   if (typeof value === 'function') return `a function${value.name ? ` (${value.name})` : ''}`;
   if (Array.isArray(value)) return `an array of length ${value.length}`;
+  if (isTensorLike(value)) return `a ${value.dtype} tensor of shape [${value.shape.join(', ')}]`;
   const ctor = (value as object).constructor?.name;
   return ctor && ctor !== 'Object' ? `an instance of ${ctor}` : 'an object';
+}
+
+function isTensorLike(value: unknown): value is { dtype: string; shape: number[] } {
+  const v = value as { dtype?: unknown; shape?: unknown; dataSync?: unknown };
+  return typeof v.dtype === 'string' && Array.isArray(v.shape) && typeof v.dataSync === 'function';
 }
 
 /**
@@ -134,14 +140,15 @@ export function describe(value: unknown): string {
  * checkOptionKeys('luzCallbackMixup()', options, ['alpha', 'runValid', 'autoLoss']);
  * ```
  */
-export function checkOptionKeys(what: string, options: object | undefined, allowed: readonly string[]): void {
-  if (options === undefined || options === null) return;
-  if (typeof options !== 'object') {
+export function checkOptionKeys(what: string, options: unknown, allowed: readonly string[]): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new LuzError(`${what}: expected an options object, got ${describe(options)}.`);
   }
   for (const key of Object.keys(options)) {
     if (!allowed.includes(key)) {
-      throw new LuzError(`${what}: unknown option '${key}'. Expected one of: ${allowed.join(', ')}.`);
+      const expected = allowed.length ? `Expected one of: ${allowed.join(', ')}.` : 'It takes no options.';
+      throw new LuzError(`${what}: unknown option '${key}'. ${expected}`);
     }
   }
 }

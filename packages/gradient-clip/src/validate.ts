@@ -5,6 +5,8 @@
  */
 import { LuzError } from '@luzts/core';
 
+export { checkOptionKeys as checkKeys } from '@luzts/core';
+
 /** Short description of a value: its type and, for arrays, its length (luz: "Got <cls> with length n"). */
 export function describeValue(value: unknown): string {
   if (value === null) return 'null';
@@ -14,17 +16,6 @@ export function describeValue(value: unknown): string {
   if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${String(value)}`;
   if (typeof value === 'function') return 'a function';
   return typeof value === 'object' ? (value as object).constructor?.name ?? 'an object' : typeof value;
-}
-
-/** Throws when `options` is not an object or has keys outside `allowed`. */
-export function checkKeys(where: string, options: unknown, allowed: readonly string[]): void {
-  if (options === undefined) return;
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new LuzError(`${where}: expected an options object, got ${describeValue(options)}.`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) throw new LuzError(`${where}: unknown option '${key}'. Expected one of: ${allowed.join(', ')}.`);
-  }
 }
 
 /**

@@ -4,33 +4,9 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs';
-import { LuzError } from '@luzts/core';
+import { LuzError, describeValue as describe } from '@luzts/core';
 
-/** Formats a value for an error message: short and unambiguous. */
-export function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (value === undefined) return 'undefined';
-  if (value instanceof tf.Tensor) return `a ${value.dtype} tensor of shape [${value.shape.join(', ')}]`;
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
-  if (typeof value === 'function') return `a function${value.name ? ` (${value.name})` : ''}`;
-  if (Array.isArray(value)) return `an array of length ${value.length}`;
-  const ctor = (value as object).constructor?.name;
-  return ctor && ctor !== 'Object' ? `an instance of ${ctor}` : 'an object';
-}
-
-/** Throws when `options` is not an object or has keys outside `allowed`. */
-export function checkOptionKeys(where: string, options: unknown, allowed: readonly string[]): void {
-  if (options === undefined) return;
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new LuzError(`${where}: expected an options object, got ${describe(options)}.`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) {
-      throw new LuzError(`${where}: unknown option '${key}'. Expected one of: ${allowed.join(', ')}.`);
-    }
-  }
-}
+export { checkOptionKeys, describeValue as describe } from '@luzts/core';
 
 /** `shape` as `[2, 3]`. */
 export const fmt = (shape: readonly number[]): string => `[${shape.join(', ')}]`;

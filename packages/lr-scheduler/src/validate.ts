@@ -4,18 +4,9 @@
  * @module
  */
 import { LuzError } from '@luzts/core';
-import { describeValue } from './optimizer-lr.js';
 
-/** Throws a `LuzError` when `options` is not an object or has keys outside `allowed`. */
-export function checkKeys(where: string, options: unknown, allowed: readonly string[]): void {
-  if (options === undefined) return;
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new LuzError(`${where}: expected an options object, got ${describeValue(options)}.`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) throw new LuzError(`${where}: unknown option '${key}'. Expected one of: ${allowed.join(', ')}.`);
-  }
-}
+export { checkOptionKeys as checkKeys } from '@luzts/core';
+import { describeValue } from './optimizer-lr.js';
 
 /** Constraints of {@link checkNumber}. */
 export interface NumberRule {

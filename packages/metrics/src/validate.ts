@@ -3,20 +3,9 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs';
-import { LuzError } from '@luzts/core';
+import { LuzError, checkOptionKeys, describeValue as show } from '@luzts/core';
 
-/** Formats a value for an error message. */
-export function show(value: unknown): string {
-  if (value === null) return 'null';
-  if (value === undefined) return 'undefined';
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
-  if (typeof value === 'function') return `a function${value.name ? ` (${value.name})` : ''}`;
-  if (Array.isArray(value)) return `an array of length ${value.length}`;
-  if (value instanceof tf.Tensor) return `a tensor of shape ${shapeOf(value)}`;
-  const ctor = (value as object).constructor?.name;
-  return ctor && ctor !== 'Object' ? `an instance of ${ctor}` : 'an object';
-}
+export { describeValue as show } from '@luzts/core';
 
 /** `(3, 1)`-style shape text. */
 export function shapeOf(t: tf.Tensor): string {
@@ -25,17 +14,8 @@ export function shapeOf(t: tf.Tensor): string {
 
 /** Throws a LuzError when `options` is not an object or has keys outside `allowed`. */
 export function checkOptions(what: string, options: unknown, allowed: readonly string[]): Record<string, unknown> {
-  if (options === undefined) return {};
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new LuzError(`${what}: expected an options object, got ${show(options)}.`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) {
-      const expected = allowed.length ? `Expected one of: ${allowed.join(', ')}.` : 'It takes no options.';
-      throw new LuzError(`${what}: unknown option '${key}'. ${expected}`);
-    }
-  }
-  return options as Record<string, unknown>;
+  checkOptionKeys(what, options, allowed);
+  return (options ?? {}) as Record<string, unknown>;
 }
 
 /** A finite number, else a LuzError naming the option. */
