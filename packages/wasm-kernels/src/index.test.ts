@@ -165,6 +165,45 @@ describe('conv2d gradients (Conv2DBackpropFilter, Conv2DBackpropInput)', () => {
     }
   });
 
+  it('match the CPU backend on both filter-gradient paths (block-copy im2col for wide stride-1 cases, strided im2col otherwise) and in batch chunks', async () => {
+    const r = prng(12);
+    // [n, h, w, ci, co, stride, pad]: ci*9 >= 2*co takes the block-copy path at stride 1.
+    const cases: Array<[number, number, number, number, number, number, Pad]> = [
+      [3, 9, 7, 8, 3, 1, 'same'], // block copies, padded width
+      [2, 8, 8, 6, 2, 1, 'valid'], // block copies, no padding
+      [2, 9, 9, 5, 4, 1, [[0, 0], [2, 0], [1, 2], [0, 0]]], // block copies, uneven explicit pads
+      [3, 9, 7, 1, 6, 1, 'same'], // narrow: strided im2col
+      [2, 9, 9, 6, 2, 2, 'same'], // stride 2: strided im2col
+      // 36 * 4096 im2col elements per image: 120 images exceed the 2^24-element buffer (2 chunks).
+      [120, 64, 64, 4, 2, 1, 'same'],
+    ];
+    for (const [n, h, w, ci, co, s, pad] of cases) {
+      const xv = values(r, n * h * w * ci);
+      const wv = values(r, 3 * 3 * ci * co);
+      await compare(`filter grad x[${n},${h},${w},${ci}] co ${co} s${s} ${JSON.stringify(pad)}`, () => {
+        const x = tf.tensor4d(xv, [n, h, w, ci]);
+        const f = tf.tensor4d(wv, [3, 3, ci, co]);
+        const y = tf.conv2d(x, f, s, pad as 'same');
+        const dy = tf.sin(tf.range(0, y.size).reshape(y.shape));
+        return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: s, pad, dataFormat: 'NHWC', filterShape: f.shape } as never) as tf.Tensor;
+      });
+    }
+  });
+
+  it('filter gradient does not let non-finite inputs leak into unused im2col columns', async () => {
+    // 3x3 'same' at stride 1 lays pixels on the padded width; an Inf in the last input column
+    // must only affect the filter taps that really read it (as on the CPU backend).
+    const xv = new Float32Array(1 * 4 * 4 * 8).fill(0.5);
+    xv[(1 * 4 + 3) * 8 + 2] = Number.POSITIVE_INFINITY; // x[0, 1, 3, 2]
+    await compare('non-finite input', () => {
+      const x = tf.tensor4d(xv, [1, 4, 4, 8]);
+      const dy = tf.ones([1, 4, 4, 2]);
+      const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 8, 2] } as never) as tf.Tensor;
+      // Inf where the tap reads x[.., 3, 2]; finite elsewhere. Compare finiteness and values.
+      return [tf.isFinite(dw).toFloat(), tf.where(tf.isFinite(dw), dw, tf.zerosLike(dw))];
+    });
+  });
+
   it('throws a clear error for NCHW', async () => {
     await tf.setBackend('wasm');
     expect(() =>
@@ -383,6 +422,59 @@ describe('OneHot', () => {
   });
 });
 
+describe('Sum, Identity and Cast', () => {
+  it('Sum over leading axes (bias gradients) matches the CPU backend; other axes and dtypes too', async () => {
+    const r = prng(13);
+    for (let i = 0; i < 30; i++) {
+      const rank = int(r, 1, 4);
+      const shape = Array.from({ length: rank }, () => int(r, 1, 6));
+      const xv = values(r, shape.reduce((p, q) => p * q, 1));
+      const lead = int(r, 1, rank);
+      const axes = i % 3 === 2 ? [rank - 1] : Array.from({ length: lead }, (_, k) => k);
+      const keepDims = r() < 0.5;
+      const dtype = i % 5 === 4 ? 'int32' : 'float32';
+      await compare(`sum case ${i}: [${shape}] axes ${axes} keepDims ${keepDims} ${dtype}`, () => {
+        const x = dtype === 'int32' ? tf.tensor(Int32Array.from(xv, (v) => Math.round(v * 10)), shape, 'int32') : tf.tensor(xv, shape);
+        const out = tf.sum(x, axes, keepDims);
+        expect(out.shape).toEqual(keepDims ? shape.map((d, k) => (axes.includes(k) ? 1 : d)) : shape.filter((_, k) => !axes.includes(k)));
+        expect(out.dtype).toBe(dtype);
+        return out.toFloat();
+      });
+    }
+    // A large bias gradient: 100,352 rows summed in float64 like the CPU backend.
+    const big = values(prng(14), 128 * 28 * 28 * 4);
+    await compare('sum bias gradient', () => tf.sum(tf.tensor4d(big, [128, 28, 28, 4]), [0, 1, 2]), 1e-6);
+  });
+
+  it('Identity and same-dtype Cast share data (no copy); casts to bool are x != 0; bool data behind int32 is converted', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor2d([1.5, -2, 3, 4], [2, 2]);
+    const before = tf.memory();
+    const y = tf.clone(x);
+    const z = tf.cast(x, 'float32');
+    expect(tf.memory().numDataBuffers).toBe(before.numDataBuffers); // shared, not copied
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual([1.5, -2, 3, 4]);
+    expect(Array.from(z.dataSync())).toEqual([1.5, -2, 3, 4]);
+    expect(Array.from(tf.cast(z, 'int32').dataSync())).toEqual([1, -2, 3, 4]);
+    // Casts to bool are x != 0 (the stock wasm kernel truncated 1.5 → 1 and -2 → 254).
+    expect(Array.from(tf.cast(tf.tensor1d([1.5, -2, 0, 256, NaN, 0.25]), 'bool').dataSync())).toEqual([1, 1, 0, 1, 1, 1]);
+    expect(Array.from(tf.cast(tf.tensor1d([3, 0, -1, 256], 'int32'), 'bool').dataSync())).toEqual([1, 0, 1, 1]);
+    tf.dispose([y, z]);
+    // int32 tensors made from bool on the CPU backend keep bool bytes when moved to wasm.
+    await tf.setBackend('cpu');
+    const fromBool = tf.tensor1d([0.5, -1, 2, -3]).greater(0).toInt();
+    const fromBool2 = tf.tensor1d([0.5, -1, 2, -3]).greater(0).toInt();
+    await tf.setBackend('wasm');
+    expect(Array.from(tf.clone(fromBool).dataSync())).toEqual([1, 0, 1, 0]);
+    expect(Array.from(tf.cast(fromBool2, 'float32').dataSync())).toEqual([1, 0, 1, 0]);
+    // Gradients through clone and cast are unchanged.
+    await compare('clone/cast grads', () =>
+      tf.grad((p: tf.Tensor) => tf.clone(p).cast('float32').relu().mul(tf.range(0, 6).reshape([2, 3])).sum())(tf.tensor2d([1, -1, 2, -2, 3, 0.5], [2, 3])),
+    );
+  });
+});
+
 describe('MaxPoolGrad', () => {
   it('matches the CPU backend (first maximum) over random windows, strides, paddings and ties', async () => {
     const r = prng(10);
@@ -474,6 +566,9 @@ describe('memory', () => {
       tf.tidy(() => {
         const outs = [
           ...tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.conv2d(p as tf.Tensor4D, q as tf.Tensor4D, 2, 'same').square().sum())([x, f]),
+          ...tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.conv2d(p as tf.Tensor4D, q as tf.Tensor4D, 1, 'same').relu().sum())([x, f]),
+          tf.sum(x, [0, 1, 2]),
+          tf.clone(x).cast('float32').cast('bool'),
           ...tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.depthwiseConv2d(p as tf.Tensor4D, q as tf.Tensor4D, 1, 'valid').square().sum())([x, df]),
           ...tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.matMul(p, q, true, true).square().sum())([a.transpose(), b]),
           tf.grad((p: tf.Tensor) => tf.maxPool(p as tf.Tensor4D, 3, 2, 'same').square().sum())(x),

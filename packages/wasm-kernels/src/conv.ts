@@ -1,0 +1,485 @@
+/**
+ * Convolution gradients (`Conv2DBackpropFilter`, `Conv2DBackpropInput` and the depthwise ones).
+ *
+ * @internal
+ * @packageDocumentation
+ */
+import { backend_util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
+import {
+  assertChannelsLast,
+  assertFloat32,
+  floatViews,
+  free,
+  run,
+  share,
+  transpose,
+  view,
+  type Inputs,
+  type Pad4,
+  type WasmBackendLike,
+} from './wasm.js';
+
+/** Crops `x` (NHWC) so that both paddings become non-negative; returns the new paddings. */
+function cropForPads(
+  backend: WasmBackendLike,
+  x: TensorInfo,
+  pads: [number, number, number, number],
+  temps: TensorInfo[],
+): { x: TensorInfo; pads: [number, number, number, number] } {
+  const [top, bottom, left, right] = pads;
+  if (top >= 0 && bottom >= 0 && left >= 0 && right >= 0) return { x, pads };
+  const cropTop = Math.max(0, -top);
+  const cropBottom = Math.max(0, -bottom);
+  const cropLeft = Math.max(0, -left);
+  const cropRight = Math.max(0, -right);
+  const [n, h, w, c] = x.shape;
+  const sliced = run(
+    'Slice',
+    { x },
+    { begin: [0, cropTop, cropLeft, 0], size: [n, h - cropTop - cropBottom, w - cropLeft - cropRight, c] },
+    backend,
+  );
+  temps.push(sliced);
+  return { x: sliced, pads: [Math.max(0, top), Math.max(0, bottom), Math.max(0, left), Math.max(0, right)] };
+}
+
+function explicitPad(pads: [number, number, number, number]): Pad4 {
+  return [
+    [0, 0],
+    [pads[0], pads[1]],
+    [pads[2], pads[3]],
+    [0, 0],
+  ];
+}
+
+
+/** Largest im2col buffer, in elements (64 MiB of float32); larger problems go in batch chunks. */
+const IM2COL_MAX_ELEMENTS = 1 << 24;
+
+/**
+ * Writes the transposed im2col matrix of images `[b0, b0 + nb)` into `cols`:
+ * `cols[(kh, kw, c), (b, oy, ox)] = x[b, oy*sh + kh*dh - top, ox*sw + kw*dw - left, c]`, or 0 in
+ * the padding, from `xt`, the input with channels outermost ([ci, n, h, w]), so that every row is
+ * read and written in order. (Any stride; see {@link shiftedIm2col} for the fast stride-1 case.)
+ */
+function im2col(xt: Float32Array, cols: Float32Array, b0: number, nb: number, info: backend_util.Conv2DInfo): void {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow, filterHeight: fh, filterWidth: fw } = info;
+  const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+  const { top, left } = info.padInfo;
+  const plane = h * w;
+  let o = 0;
+  for (let kh = 0; kh < fh; kh++) {
+    for (let kw = 0; kw < fw; kw++) {
+      // Input column of output column 0, and the output columns [lo, hi) that fall inside x.
+      const c0 = kw * dw - left;
+      const lo = Math.min(ow, Math.max(0, Math.ceil(-c0 / sw)));
+      const hi = Math.max(lo, Math.min(ow, Math.floor((w - 1 - c0) / sw) + 1));
+      for (let c = 0; c < ci; c++) {
+        for (let b = b0; b < b0 + nb; b++) {
+          const base = (c * n + b) * plane;
+          for (let oy = 0; oy < oh; oy++) {
+            const r = oy * sh + kh * dh - top;
+            if (r < 0 || r >= h) {
+              cols.fill(0, o, o + ow);
+              o += ow;
+              continue;
+            }
+            let ox = 0;
+            for (; ox < lo; ox++) cols[o++] = 0;
+            let src = base + r * w + lo * sw + c0;
+            for (; ox < hi; ox++, src += sw) cols[o++] = xt[src];
+            for (; ox < ow; ox++) cols[o++] = 0;
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Stride-1 im2col as block copies. With `xp` the zero-padded input, channels outermost
+ * ([ci, n, hp + 1, wp]: one spare zero row per image), the output pixels laid out on the padded
+ * width (`oh * wp` per image, columns `ox >= ow` unused) make every (kh, kw, c, image) block of
+ * `cols` one contiguous slice of `xp`; the unused columns are zeroed (so that non-finite inputs
+ * cannot leak into the product), and `dy` is padded to the same layout.
+ */
+function shiftedIm2col(xp: Float32Array, cols: Float32Array, b0: number, nb: number, info: backend_util.Conv2DInfo, wp: number, hp: number): void {
+  const { batchSize: n, inChannels: ci, outHeight: oh, outWidth: ow, filterHeight: fh, filterWidth: fw } = info;
+  const { dilationHeight: dh, dilationWidth: dw } = info;
+  const plane = (hp + 1) * wp;
+  const block = oh * wp;
+  let o = 0;
+  for (let kh = 0; kh < fh; kh++) {
+    for (let kw = 0; kw < fw; kw++) {
+      const shift = kh * dh * wp + kw * dw;
+      for (let c = 0; c < ci; c++) {
+        const rowStart = o;
+        for (let b = b0; b < b0 + nb; b++, o += block) {
+          const src = (c * n + b) * plane + shift;
+          cols.set(xp.subarray(src, src + block), o);
+        }
+        if (wp > ow) {
+          for (let q = rowStart + ow; q < o; q += wp) {
+            for (let j = 0; j < wp - ow; j++) cols[q + j] = 0;
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Filter gradient of an ordinary NHWC convolution: `dW = cols^T · dy` with the transposed
+ * im2col matrix `cols^T` ([fh*fw*ci, pixels]) and `dy` as [pixels, co], as one untransposed
+ * (XNNPACK) wasm `BatchMatMul` whose [fh*fw*ci, co] output already is the filter layout.
+ * Stride 1 with a wide im2col builds `cols^T` from block copies of the padded input
+ * ({@link shiftedIm2col}), other cases with one pass over the heap ({@link im2col}). Batches whose im2col would exceed
+ * 64 MiB go in chunks (partial products summed in float64).
+ */
+function conv2DFilterGrad(
+  backend: WasmBackendLike,
+  x: TensorInfo,
+  dy: TensorInfo,
+  info: backend_util.Conv2DInfo,
+): TensorInfo {
+  const kernelName = 'Conv2DBackpropFilter';
+  assertChannelsLast(kernelName, info);
+  assertFloat32(kernelName, x, dy);
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co } = info;
+  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, padInfo } = info;
+  const filterShape = [fh, fw, ci, co];
+  if (fh * fw * ci * co === 0 || n * oh * ow === 0) {
+    const zeros = backend.makeOutput(filterShape, 'float32');
+    floatViews(backend, zeros)[0].fill(0);
+    return zeros;
+  }
+  const temps: TensorInfo[] = [];
+  try {
+    // Channels outermost, so that im2col reads rows in order (no copy for ci = 1).
+    const xt = ci === 1 ? x : transpose(backend, x, [3, 0, 1, 2]);
+    if (xt !== x) temps.push(xt);
+    const hp = h + padInfo.top + padInfo.bottom;
+    const wp = w + padInfo.left + padInfo.right;
+    // Block copies pay for padding dy and a wider product; worth it when the im2col matrix is
+    // wide compared to dy (measured: ci = 16, co = 32 gains; ci = 1, co = 16 loses).
+    const shifted = sh === 1 && sw === 1 && oh === hp - (fh - 1) * dh && ow === wp - (fw - 1) * dw && fh * fw * ci >= 2 * co;
+    if (!shifted) {
+      return filterGradByMatMul(backend, info, xt, dy, oh * ow, (src, cols, b0, nb) => im2col(src, cols, b0, nb, info));
+    }
+    const xp = run(
+      'PadV2',
+      { x: view(xt, [ci * n, h, w]) },
+      { paddings: [[0, 0], [padInfo.top, padInfo.bottom + 1], [padInfo.left, padInfo.right]], constantValue: 0 },
+      backend,
+    ); // [ci*n, hp + 1, wp]
+    temps.push(xp);
+    let dyp = dy;
+    if (wp > ow) {
+      dyp = run('PadV2', { x: view(dy, [n * oh, ow, co]) }, { paddings: [[0, 0], [0, wp - ow], [0, 0]], constantValue: 0 }, backend);
+      temps.push(dyp);
+    }
+    return filterGradByMatMul(backend, info, xp, dyp, oh * wp, (src, cols, b0, nb) => shiftedIm2col(src, cols, b0, nb, info, wp, hp));
+  } finally {
+    free(backend, ...temps);
+  }
+}
+
+/**
+ * `cols^T · dy` over batch chunks: `fill` writes the [k, nb * perImage] im2col block of images
+ * `[b0, b0 + nb)` from the heap view of `src`; `dyMat` holds `perImage` rows of `co` per image.
+ */
+function filterGradByMatMul(
+  backend: WasmBackendLike,
+  info: backend_util.Conv2DInfo,
+  src: TensorInfo,
+  dyMat: TensorInfo,
+  perImage: number,
+  fill: (src: Float32Array, cols: Float32Array, b0: number, nb: number) => void,
+): TensorInfo {
+  const { batchSize: n, inChannels: ci, outChannels: co, filterHeight: fh, filterWidth: fw } = info;
+  const filterShape = [fh, fw, ci, co];
+  const k = fh * fw * ci;
+  const chunk = Math.max(1, Math.min(n, Math.floor(IM2COL_MAX_ELEMENTS / (k * perImage))));
+  const matMul = (cols: TensorInfo, dys: TensorInfo, rows: number): TensorInfo =>
+    run('BatchMatMul', { a: view(cols, [1, k, rows]), b: view(dys, [1, rows, co]) }, { transposeA: false, transposeB: false }, backend);
+  if (chunk === n) {
+    const cols = backend.makeOutput([k, n * perImage], 'float32');
+    try {
+      const [colsV, srcV] = floatViews(backend, cols, src);
+      fill(srcV, colsV, 0, n);
+      return view(matMul(cols, dyMat, n * perImage), filterShape); // [1, k, co] is [fh, fw, ci, co]
+    } finally {
+      free(backend, cols);
+    }
+  }
+  const sum = new Float64Array(k * co);
+  for (let b0 = 0; b0 < n; b0 += chunk) {
+    const nb = Math.min(chunk, n - b0);
+    const rows = nb * perImage;
+    const cols = backend.makeOutput([k, rows], 'float32');
+    const dys = backend.makeOutput([rows, co], 'float32');
+    let part: TensorInfo | null = null;
+    try {
+      const [colsV, srcV, dyV, dysV] = floatViews(backend, cols, src, dyMat, dys);
+      fill(srcV, colsV, b0, nb);
+      dysV.set(dyV.subarray(b0 * perImage * co, (b0 + nb) * perImage * co));
+      part = matMul(cols, dys, rows);
+      const [partV] = floatViews(backend, part);
+      for (let i = 0; i < partV.length; i++) sum[i] += partV[i];
+    } finally {
+      free(backend, cols, dys, ...(part ? [part] : []));
+    }
+  }
+  const out = backend.makeOutput(filterShape, 'float32');
+  floatViews(backend, out)[0].set(sum);
+  return out;
+}
+
+/**
+ * Filter gradient of a depthwise NHWC convolution as one forward wasm depthwise convolution of
+ * the input with `dy` used as the filter (then a `Sum` over the batch).
+ */
+function depthwiseFilterGrad(
+  kernelName: string,
+  backend: WasmBackendLike,
+  x: TensorInfo,
+  dy: TensorInfo,
+  convInfo: backend_util.Conv2DInfo,
+): TensorInfo {
+  assertChannelsLast(kernelName, convInfo);
+  assertFloat32(kernelName, x, dy);
+  const {
+    batchSize: n,
+    inHeight: h,
+    inWidth: w,
+    inChannels: ci,
+    outHeight: oh,
+    outWidth: ow,
+    outChannels: co,
+    filterHeight: fh,
+    filterWidth: fw,
+    strideHeight: sh,
+    strideWidth: sw,
+    dilationHeight: dh,
+    dilationWidth: dw,
+    padInfo,
+  } = convInfo;
+  // dW[kh,kw,*] = sum_{n,oh,ow} x[n, oh*sh + kh*dh - top, ow*sw + kw*dw - left, *] dy[n,oh,ow,*]
+  // = a convolution over x (stride = dilation of the forward op) with dy as a filter
+  // dilated by the forward strides. Paddings that make its output exactly fh x fw:
+  const pads: [number, number, number, number] = [
+    padInfo.top,
+    (fh - 1) * dh + (oh - 1) * sh + 1 - h - padInfo.top,
+    padInfo.left,
+    (fw - 1) * dw + (ow - 1) * sw + 1 - w - padInfo.left,
+  ];
+  const temps: TensorInfo[] = [];
+  try {
+    // Depthwise: input channels (c, n) with c major; a per-channel filter
+    // F[oh, ow, c*n + b, m] = dy[b, oh, ow, c*M + m]; then sum over the batch.
+    const mult = co / ci;
+    const xt = transpose(backend, x, [1, 2, 3, 0]); // [h, w, ci, n]
+    temps.push(xt);
+    const dyt = transpose(backend, view(dy, [n, oh, ow, ci, mult]), [1, 2, 3, 0, 4]); // [oh, ow, ci, n, m]
+    temps.push(dyt);
+    const cropped = cropForPads(backend, view(xt, [1, h, w, ci * n]), pads, temps);
+    const out = run(
+      'DepthwiseConv2dNative',
+      { x: cropped.x, filter: view(dyt, [oh, ow, ci * n, mult]) },
+      { strides: [dh, dw], pad: explicitPad(cropped.pads), dilations: [sh, sw], dimRoundingMode: undefined },
+      backend,
+    ); // [1, fh, fw, ci*n*m]
+    temps.push(out);
+    if (n === 1) return share(backend, out, [fh, fw, ci, mult]);
+    return run('Sum', { x: view(out, [fh, fw, ci, n, mult]) }, { axis: [3], keepDims: false }, backend);
+  } finally {
+    free(backend, ...temps);
+  }
+}
+
+/**
+ * Input gradient of a (depthwise or ordinary) NHWC convolution as one forward wasm
+ * convolution of the stride-dilated `dy` with the flipped filter.
+ */
+function convInputGrad(
+  kernelName: string,
+  backend: WasmBackendLike,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  convInfo: backend_util.Conv2DInfo,
+  depthwise: boolean,
+): TensorInfo {
+  assertChannelsLast(kernelName, convInfo);
+  assertFloat32(kernelName, dy, filter);
+  const {
+    batchSize: n,
+    inHeight: h,
+    inWidth: w,
+    inChannels: ci,
+    outHeight: oh,
+    outWidth: ow,
+    outChannels: co,
+    filterHeight: fh,
+    filterWidth: fw,
+    strideHeight: sh,
+    strideWidth: sw,
+    dilationHeight: dh,
+    dilationWidth: dw,
+    padInfo,
+  } = convInfo;
+  const temps: TensorInfo[] = [];
+  try {
+    // Dilate dy by the strides: [n, oh, ow, co] -> [n, oh*sh, ow*sw, co] with zeros
+    // between (and sh-1 / sw-1 trailing zero rows / columns, accounted for below).
+    let d = dy;
+    if (sh > 1 || sw > 1) {
+      const padded = run(
+        'PadV2',
+        { x: view(dy, [n * oh, 1, ow, 1, co]) },
+        {
+          paddings: [
+            [0, 0],
+            [0, sh - 1],
+            [0, 0],
+            [0, sw - 1],
+            [0, 0],
+          ],
+          constantValue: 0,
+        },
+        backend,
+      );
+      temps.push(padded);
+      d = view(padded, [n, oh * sh, ow * sw, co]);
+    }
+    // dx[ih] = sum_k D[ih + top - (fh-1)*dh + k*dh] * Wflip[k]
+    const lenH = (oh - 1) * sh + 1;
+    const lenW = (ow - 1) * sw + 1;
+    const padTop = (fh - 1) * dh - padInfo.top;
+    const padLeft = (fw - 1) * dw - padInfo.left;
+    const pads: [number, number, number, number] = [
+      padTop,
+      h - lenH + padInfo.top - (sh - 1),
+      padLeft,
+      w - lenW + padInfo.left - (sw - 1),
+    ];
+    const cropped = cropForPads(backend, d, pads, temps);
+    const flipped = run('Reverse', { x: filter }, { dims: [0, 1] }, backend); // [fh, fw, ci, co|m]
+    temps.push(flipped);
+    if (!depthwise) {
+      const wt = transpose(backend, flipped, [0, 1, 3, 2]); // [fh, fw, co, ci]
+      temps.push(wt);
+      return run(
+        'Conv2D',
+        { x: cropped.x, filter: wt },
+        { strides: [1, 1], pad: explicitPad(cropped.pads), dataFormat: 'NHWC', dilations: [dh, dw], dimRoundingMode: undefined },
+        backend,
+      );
+    }
+    const mult = co / ci;
+    const out = run(
+      'DepthwiseConv2dNative',
+      { x: cropped.x, filter: view(flipped, [fh, fw, co, 1]) },
+      { strides: [1, 1], pad: explicitPad(cropped.pads), dilations: [dh, dw], dimRoundingMode: undefined },
+      backend,
+    ); // [n, h, w, ci*m]
+    if (mult === 1) return out;
+    temps.push(out);
+    return run('Sum', { x: view(out, [n, h, w, ci, mult]) }, { axis: [4], keepDims: false }, backend);
+  } finally {
+    free(backend, ...temps);
+  }
+}
+
+export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x, dy } = inputs as Inputs;
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as {
+    strides: [number, number] | number;
+    pad: 'valid' | 'same' | number | Pad4;
+    dataFormat: 'NHWC' | 'NCHW';
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    filterShape: [number, number, number, number];
+  };
+  const convInfo = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filterShape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    backend_util.convertConv2DDataFormat(dataFormat),
+  );
+  return conv2DFilterGrad(backend as unknown as WasmBackendLike, x, dy, convInfo);
+};
+
+export const conv2DBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { dy, filter } = inputs as Inputs;
+  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as {
+    strides: [number, number] | number;
+    pad: 'valid' | 'same' | number | Pad4;
+    dataFormat: 'NHWC' | 'NCHW';
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    inputShape: [number, number, number, number];
+  };
+  const convInfo = backend_util.computeConv2DInfo(
+    inputShape,
+    filter.shape as [number, number, number, number],
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    backend_util.convertConv2DDataFormat(dataFormat),
+  );
+  return convInputGrad('Conv2DBackpropInput', backend as unknown as WasmBackendLike, dy, filter, convInfo, false);
+};
+
+export const depthwiseBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x, dy } = inputs as Inputs;
+  const { strides, dilations, pad, dimRoundingMode, filterShape } = attrs as unknown as {
+    strides: [number, number] | number;
+    dilations: [number, number] | number;
+    pad: 'valid' | 'same' | number | Pad4;
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    filterShape: [number, number, number, number];
+  };
+  const convInfo = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filterShape,
+    strides,
+    dilations ?? 1,
+    pad,
+    dimRoundingMode,
+    true,
+  );
+  return depthwiseFilterGrad('DepthwiseConv2dNativeBackpropFilter', backend as unknown as WasmBackendLike, x, dy, convInfo);
+};
+
+export const depthwiseBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { dy, filter } = inputs as Inputs;
+  const { strides, dilations, pad, dimRoundingMode, inputShape } = attrs as unknown as {
+    strides: [number, number] | number;
+    dilations: [number, number] | number;
+    pad: 'valid' | 'same' | number | Pad4;
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    inputShape: [number, number, number, number];
+  };
+  const convInfo = backend_util.computeConv2DInfo(
+    inputShape,
+    filter.shape as [number, number, number, number],
+    strides,
+    dilations ?? 1,
+    pad,
+    dimRoundingMode,
+    true,
+  );
+  return convInputGrad(
+    'DepthwiseConv2dNativeBackpropInput',
+    backend as unknown as WasmBackendLike,
+    dy,
+    filter,
+    convInfo,
+    true,
+  );
+};
+

@@ -1,0 +1,108 @@
+/**
+ * `MaxPoolGrad` as one pass over the wasm heap.
+ *
+ * @internal
+ * @packageDocumentation
+ */
+import { backend_util, type KernelFunc } from '@tensorflow/tfjs';
+import { assertFloat32, floatViews, type Inputs, type WasmBackendLike } from './wasm.js';
+
+/**
+ * Routes each window's gradient to the first maximum of the window in row-major order (like
+ * the CPU backend; a window of only NaN / -Infinity gets none). Memory-bound: no FLOPs to hand
+ * to XNNPACK, and compositions of wasm kernels (window Transpose, ArgMax, Gather, ScatterNd)
+ * cost several full passes. The channel loop is innermost so that every read is contiguous.
+ */
+export const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
+  const be = backend as unknown as WasmBackendLike;
+  const { dy, input } = inputs as Inputs;
+  const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as {
+    filterSize: [number, number] | number;
+    strides: [number, number] | number;
+    pad: 'valid' | 'same' | number;
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  };
+  assertFloat32('MaxPoolGrad', dy, input);
+  const info = backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    filterSize,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+  );
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
+  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, padInfo } = info;
+  // Allocate first: allocating may grow the wasm memory and detach earlier heap views.
+  const out = be.makeOutput(input.shape.slice(), 'float32');
+  const [dx, x, g] = floatViews(be, out, input, dy);
+  dx.fill(0);
+  const best = new Float32Array(c);
+  const pos = new Int32Array(c);
+  const rowStride = w * c;
+  const imageStride = h * rowStride;
+  let gi = 0;
+  for (let b = 0; b < n; b++) {
+    const xb = b * imageStride;
+    for (let yr = 0; yr < oh; yr++) {
+      const r0 = yr * sh - padInfo.top;
+      const rStart = Math.max(0, r0);
+      const rEnd = Math.min(h, r0 + kh);
+      for (let xc = 0; xc < ow; xc++, gi += c) {
+        const c0 = xc * sw - padInfo.left;
+        const cStart = Math.max(0, c0);
+        const cEnd = Math.min(w, c0 + kw);
+        const k00 = xb + rStart * rowStride + cStart * c;
+        if (rEnd - rStart === 2 && cEnd - cStart === 2) {
+          // The common 2x2 window, unrolled (same comparisons in the same order).
+          const k01 = k00 + c;
+          const k10 = k00 + rowStride;
+          const k11 = k10 + c;
+          for (let ch = 0; ch < c; ch++) {
+            let m = Number.NEGATIVE_INFINITY;
+            let p = -1;
+            let v = x[k00 + ch];
+            if (v > m) {
+              m = v;
+              p = k00 + ch;
+            }
+            v = x[k01 + ch];
+            if (v > m) {
+              m = v;
+              p = k01 + ch;
+            }
+            v = x[k10 + ch];
+            if (v > m) {
+              m = v;
+              p = k10 + ch;
+            }
+            v = x[k11 + ch];
+            if (v > m) p = k11 + ch;
+            if (p >= 0) dx[p] += g[gi + ch];
+          }
+          continue;
+        }
+        for (let ch = 0; ch < c; ch++) {
+          best[ch] = Number.NEGATIVE_INFINITY;
+          pos[ch] = -1;
+        }
+        for (let r = rStart, kr = k00; r < rEnd; r++, kr += rowStride) {
+          for (let q = cStart, k = kr; q < cEnd; q++) {
+            for (let ch = 0; ch < c; ch++, k++) {
+              const v = x[k];
+              if (v > best[ch]) {
+                best[ch] = v;
+                pos[ch] = k;
+              }
+            }
+          }
+        }
+        for (let ch = 0; ch < c; ch++) {
+          const p = pos[ch];
+          if (p >= 0) dx[p] += g[gi + ch];
+        }
+      }
+    }
+  }
+  return out;
+};

@@ -1,0 +1,96 @@
+/**
+ * Reductions: `Sum` over leading axes (bias gradients) and `UnsortedSegmentSum`.
+ *
+ * @internal
+ * @packageDocumentation
+ */
+import { util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
+import { floatViews, free, heapViews, kernel, run, size, view, type Inputs, type WasmBackendLike } from './wasm.js';
+
+/**
+ * `Sum` of a float32 tensor over its leading axes (`[0, ..., k-1]`, e.g. a bias gradient: the
+ * batch and spatial axes of an NHWC tensor) as one pass over the heap, accumulating in float64
+ * like the CPU backend. The stock wasm kernel first transposes the reduced axes innermost (a
+ * slow full copy). Every other case runs the stock kernel.
+ */
+export const sum: KernelFunc = (args) => {
+  const { inputs, backend, attrs } = args;
+  const { x } = inputs as Inputs;
+  const { axis, keepDims } = attrs as unknown as { axis: number | number[]; keepDims: boolean };
+  const rank = x.shape.length;
+  const axes = util.parseAxisParam(axis, x.shape).slice().sort((p, q) => p - q);
+  const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
+  if (!leading || x.dtype !== 'float32') return kernel('Sum').kernelFunc(args);
+  const be = backend as unknown as WasmBackendLike;
+  const k = axes.length;
+  const rest = x.shape.slice(k);
+  const out = be.makeOutput(keepDims ? [...axes.map(() => 1), ...rest] : rest, 'float32');
+  const [o, v] = floatViews(be, out, x);
+  const inner = size(rest);
+  const outer = size(x.shape.slice(0, k));
+  const acc = new Float64Array(inner);
+  // Four rows per sweep: a quarter of the accumulator traffic (sums stay in float64).
+  let i = 0;
+  for (const i4 = outer - (outer % 4); i < i4; i += 4) {
+    const p = i * inner;
+    for (let j = 0, q = p; j < inner; j++, q++) acc[j] += v[q] + v[q + inner] + v[q + 2 * inner] + v[q + 3 * inner];
+  }
+  for (; i < outer; i++) {
+    for (let j = 0, q = i * inner; j < inner; j++, q++) acc[j] += v[q];
+  }
+  o.set(acc);
+  return out;
+};
+
+/**
+ * `UnsortedSegmentSum` (gather / embedding gradients) as the wasm `ScatterNd` kernel, which sums
+ * duplicate indices; out-of-range segment ids are dropped like on the CPU backend.
+ */
+export const unsortedSegmentSum: KernelFunc = ({ inputs, backend, attrs }) => {
+  const be = backend as unknown as WasmBackendLike;
+  const { x, segmentIds } = inputs as Inputs;
+  const { numSegments } = attrs as unknown as { numSegments: number };
+  const numIds = size(segmentIds.shape);
+  const rest = x.shape.slice(segmentIds.shape.length);
+  const outShape = [numSegments, ...rest];
+  if (segmentIds.dtype !== 'int32') {
+    throw new Error(`@luzts/wasm-kernels: UnsortedSegmentSum on wasm needs int32 segmentIds, got '${segmentIds.dtype}'.`);
+  }
+  if (x.dtype !== 'float32' && x.dtype !== 'int32') {
+    throw new Error(`@luzts/wasm-kernels: UnsortedSegmentSum on wasm supports float32 and int32 x, got '${x.dtype}'.`);
+  }
+  const temps: TensorInfo[] = [];
+  try {
+    // Out-of-range ids are dropped (as on the CPU backend): send them to an extra
+    // segment that is sliced away.
+    const [ids] = heapViews(be, segmentIds);
+    let bad = false;
+    for (let i = 0; i < ids.length; i++) {
+      if (ids[i] < 0 || ids[i] >= numSegments) {
+        bad = true;
+        break;
+      }
+    }
+    let indices = view(segmentIds, [numIds, 1]);
+    let scatterShape = outShape;
+    if (bad) {
+      const remapped = new Int32Array(numIds);
+      for (let i = 0; i < numIds; i++) remapped[i] = ids[i] < 0 || ids[i] >= numSegments ? numSegments : ids[i];
+      const fixed = be.makeOutput([numIds, 1], 'int32', undefined, remapped);
+      temps.push(fixed);
+      indices = fixed;
+      scatterShape = [numSegments + 1, ...rest];
+    }
+    const out = run(
+      'ScatterNd',
+      { indices, updates: view(x, [numIds, ...rest]) },
+      { shape: scatterShape },
+      be,
+    );
+    if (!bad) return out;
+    temps.push(out);
+    return run('Slice', { x: out }, { begin: outShape.map(() => 0), size: outShape }, be);
+  } finally {
+    free(be, ...temps);
+  }
+};
