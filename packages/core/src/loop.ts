@@ -58,6 +58,18 @@ export async function forEachBatch(ctx: LuzContext, loader: LuzDataloader, body:
   }
 }
 
+/**
+ * After a gradient computation throws (a kernel missing on the backend, a failing custom
+ * gradient), tfjs leaves its tape behind with the tensors it saved for the backward pass kept
+ * alive. Free them, as a successful backward pass would.
+ */
+function discardTape(): void {
+  const state = (tf.engine() as unknown as { state: { activeTape: Array<{ saved?: tf.Tensor[] }> | null; gradientDepth: number } }).state;
+  if (state.gradientDepth !== 0 || !state.activeTape) return;
+  for (const node of state.activeTape) for (const t of node.saved ?? []) t.dispose();
+  state.activeTape = null;
+}
+
 function checkScalarLoss(loss: unknown, where: string): tf.Scalar {
   if (!(loss instanceof tf.Tensor)) throw new LuzError(`The loss function must return a tensor (${where}), got ${typeof loss}.`);
   if (loss.rank !== 0) {
@@ -66,30 +78,49 @@ function checkScalarLoss(loss: unknown, where: string): tf.Scalar {
   return loss as tf.Scalar;
 }
 
+/**
+ * `tf.variableGrads`, freeing the tape's saved tensors when the computation throws (a kernel
+ * missing on the backend, a failing custom gradient), as a successful backward pass would.
+ */
+function variableGrads(f: () => tf.Scalar, variables: tf.Variable[]): tf.NamedTensorMap {
+  try {
+    return tf.variableGrads(f, variables).grads;
+  } catch (e) {
+    discardTape();
+    throw e;
+  }
+}
+
+/**
+ * The forward pass and loss of one optimizer, inside tfjs's gradient function: luz's
+ * `on_train_batch_after_pred`, `..._after_loss` and `..._before_backward` fire here, synchronously.
+ * Returns the tensor whose gradient is taken (`ctx.lossGrad`, through `backward` if any).
+ */
+function forwardAndLoss(ctx: LuzContext, name: string, opt: tf.Optimizer, backward?: (loss: tf.Scalar, ctx: LuzContext) => tf.Scalar): tf.Scalar {
+  ctx.pred = ctx.model.forward(ctx.input, { training: true });
+  keepAll(ctx.pred);
+  ctx.callCallbacksSync('onTrainBatchAfterPred');
+  keepAll(ctx.pred);
+  ctx.opt = opt;
+  ctx.optName = name;
+  const loss = checkScalarLoss(ctx.lossFn(ctx.pred, ctx.target), `optimizer '${name}'`);
+  keepAll(loss);
+  ctx.lossGrad = loss;
+  ctx.loss[name] = loss;
+  ctx.callCallbacksSync('onTrainBatchAfterLoss');
+  ctx.callCallbacksSync('onTrainBatchBeforeBackward');
+  let out = checkScalarLoss(ctx.lossGrad, 'ctx.lossGrad');
+  if (backward) out = checkScalarLoss(backward(out, ctx), 'backward()');
+  keepAll(ctx.lossGrad);
+  keepAll(ctx.loss);
+  return out;
+}
+
 /** luz's `fit_one_batch`: one forward pass, loss, backward and step per optimizer. */
 export async function trainOneBatch(ctx: LuzContext, backward?: (loss: tf.Scalar, ctx: LuzContext) => tf.Scalar): Promise<void> {
   for (const name of Object.keys(ctx.optimizers)) {
     const opt = ctx.optimizers[name];
-    const variables = ctx.optimizerVariables[name];
-    const { grads } = tf.variableGrads(() => {
-      ctx.pred = ctx.model.forward(ctx.input, { training: true });
-      keepAll(ctx.pred);
-      ctx.callCallbacksSync('onTrainBatchAfterPred');
-      keepAll(ctx.pred);
-      ctx.opt = opt;
-      ctx.optName = name;
-      const loss = checkScalarLoss(ctx.lossFn(ctx.pred, ctx.target), `optimizer '${name}'`);
-      keepAll(loss);
-      ctx.lossGrad = loss;
-      ctx.loss[name] = loss;
-      ctx.callCallbacksSync('onTrainBatchAfterLoss');
-      ctx.callCallbacksSync('onTrainBatchBeforeBackward');
-      let out = checkScalarLoss(ctx.lossGrad, 'ctx.lossGrad');
-      if (backward) out = checkScalarLoss(backward(out, ctx), 'backward()');
-      keepAll(ctx.lossGrad);
-      keepAll(ctx.loss);
-      return out;
-    }, variables);
+    const grads = variableGrads(() => forwardAndLoss(ctx, name, opt, backward), ctx.optimizerVariables[name]);
     ctx.grads = grads;
     await ctx.callCallbacks('onTrainBatchBeforeStep');
     ctx.stepOpt(opt, ctx);

@@ -53,6 +53,22 @@ describe('tensor lifetimes', () => {
     tf.dispose(data);
   });
 
+  it('a fit whose backward pass throws (e.g. a kernel missing on the backend) leaks nothing', async () => {
+    const data = getData(20);
+    const before = tf.memory().numTensors;
+    const noGradient = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+      save([x]);
+      return { value: x.square(), gradFunc: () => { throw new Error('no gradient kernel'); } };
+    }) as unknown as Parameters<typeof tf.customGrad>[0]);
+    const module = setup(() => tf.sequential({ layers: [tf.layers.dense({ inputShape: [10], units: 4 }), tf.layers.dense({ units: 1 })] }), {
+      loss: (p, t) => (noGradient(p.sub(t)) as tf.Tensor).mean(),
+      optimizer: () => tf.train.adam(0.01),
+    });
+    await expect(fit(module, data, { accelerator: cpu(), verbose: false, epochs: 1, dataloaderOptions: { batchSize: 10 } })).rejects.toThrow(/no gradient kernel/);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose(data);
+  });
+
   it('a failing fit leaks nothing', async () => {
     const before = tf.memory().numTensors;
     const failing = luzCallback({ name: 'failing', onTrainBatchEnd(ctx) { if (ctx.epoch === 2) throw new Error('stop'); } });
