@@ -7,7 +7,7 @@ import { nnCrossEntropyLoss } from '@luzts/losses';
 import { luzCallbackMixup } from '@luzts/mixup';
 import { loadMnist } from './mnist-data.mjs';
 
-const ROUNDS = Number(process.env.ROUNDS ?? 5);
+const ROUNDS = Number(process.env.ROUNDS ?? 9);
 const BATCH = 128;
 const backend = process.env.BACKEND ?? 'wasm';
 await accelerator({ backend }).prepare();
@@ -47,10 +47,12 @@ for (let r = 0; r < ROUNDS; r++) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const plainStep = median(results.plain.map((r) => r.step));
 const mixupStep = median(results.mixup.map((r) => r.step));
+// Each round runs both back to back: the median of the per-round ratios cancels slow drifts.
+const pairedRatio = median(results.mixup.map((r, i) => r.step / results.plain[i].step));
 const plainEpoch = median(results.plain.map((r) => r.total));
 const mixupEpoch = median(results.mixup.map((r) => r.total));
 console.log(`mixup overhead — MLP 784-256-10, batch ${BATCH}, Adam, ${Math.floor(8192 / BATCH)} steps per epoch, ${ROUNDS} interleaved rounds, backend ${tf.getBackend()}`);
-console.log(`  median step:  without ${plainStep.toFixed(2)} ms   with mixup ${mixupStep.toFixed(2)} ms   ratio ${(mixupStep / plainStep).toFixed(3)} (target <= 1.05)`);
+console.log(`  median step:  without ${plainStep.toFixed(2)} ms   with mixup ${mixupStep.toFixed(2)} ms   ratio ${(mixupStep / plainStep).toFixed(3)}; median of paired per-round ratios ${pairedRatio.toFixed(3)} (target <= 1.05)`);
 console.log(`  median epoch: without ${plainEpoch.toFixed(0)} ms   with mixup ${mixupEpoch.toFixed(0)} ms   ratio ${(mixupEpoch / plainEpoch).toFixed(3)}`);
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-writeFileSync(new URL('./results/mixup-overhead.json', import.meta.url), JSON.stringify({ backend: tf.getBackend(), plainStep, mixupStep, ratio: mixupStep / plainStep, plainEpoch, mixupEpoch, date: new Date().toISOString() }, null, 2));
+writeFileSync(new URL('./results/mixup-overhead.json', import.meta.url), JSON.stringify({ backend: tf.getBackend(), plainStep, mixupStep, ratio: mixupStep / plainStep, pairedRatio, plainEpoch, mixupEpoch, date: new Date().toISOString() }, null, 2));

@@ -57,14 +57,39 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /** Throws, naming one offending value, when a non-ignored class index is outside [0, C). */
-function checkIndexRange(where: string, t: tf.Tensor, c: number, ignoreIndex: number): void {
-  const bad = tf.tidy(() => t.notEqual(ignoreIndex).logicalAnd(t.less(0).logicalOr(t.greaterEqual(c))).any());
-  const anyBad = bad.dataSync()[0];
-  bad.dispose();
-  if (anyBad) {
-    const value = Array.from(t.dataSync()).find((v) => v !== ignoreIndex && (v < 0 || v >= c));
+/**
+ * Throws when a class index is out of range (as torch does); returns whether any target equals
+ * `ignoreIndex`. Usually one read-back of the targets' min and max answers both.
+ */
+function checkIndexRange(where: string, t: tf.Tensor, c: number, ignoreIndex: number): boolean {
+  if (t.size === 0) return false;
+  const range = tf.tidy(() => tf.stack([t.min(), t.max()]));
+  const [min, max] = range.dataSync();
+  range.dispose();
+  const ignoreInRange = ignoreIndex >= min && ignoreIndex <= max;
+  if (min >= 0 && max < c) return ignoreInRange && tf.tidy(() => t.equal(ignoreIndex).any().dataSync()[0] !== 0);
+  // Something lies outside [0, c): find it, allowing ignoreIndex.
+  const value = Array.from(t.dataSync()).find((v) => v !== ignoreIndex && (v < 0 || v >= c));
+  if (value !== undefined) {
     throw new LuzError(`${where}: class-index targets must lie in [0, ${c - 1}] (or equal ignoreIndex ${ignoreIndex}), got ${value}.`);
   }
+  return true;
+}
+
+/** One-hot float rows of class indices (int32 then cast: the stock wasm OneHot ignores 'float32'). */
+function oneHotRows(t: tf.Tensor, c: number): tf.Tensor {
+  return tf.oneHot(t, c).toFloat();
+}
+
+/**
+ * Per-sample losses for probability rows `t` (N, C) against log-probabilities `logp`:
+ * `-Σ_c weight_c·t_c·log p_c`, with label smoothing mixing in the uniform distribution.
+ */
+function softTargetLosses(logp: tf.Tensor, t: tf.Tensor, c: number, eps: number, weightRow: tf.Tensor | undefined): tf.Tensor {
+  let target = t;
+  if (eps > 0) target = target.mul(1 - eps).add(eps / c);
+  if (weightRow) target = target.mul(weightRow);
+  return target.mul(logp).sum(-1).neg();
 }
 
 function classLoss(pred: unknown, target: unknown, reduction: Reduction, o: ClassOptions): tf.Tensor {
@@ -84,10 +109,7 @@ function classLoss(pred: unknown, target: unknown, reduction: Reduction, o: Clas
 
   if (target.dtype === 'float32' && sameShape(target.shape, pred.shape) && o.allowProbabilities) {
     // Probability (one-hot or soft) targets: -Σ_c w_c · t_c · log p_c; the mean divides by N.
-    let t: tf.Tensor = classesLast(target);
-    if (eps > 0) t = t.mul(1 - eps).add(eps / c);
-    if (weightRow) t = t.mul(weightRow);
-    const losses = t.mul(logp).sum(-1).neg();
+    const losses = softTargetLosses(logp, classesLast(target), c, eps, weightRow);
     if (reduction === 'mean') return losses.mean();
     if (reduction === 'sum') return losses.sum();
     return losses.reshape(indexShape(pred));
@@ -100,14 +122,20 @@ function classLoss(pred: unknown, target: unknown, reduction: Reduction, o: Clas
     throw new LuzError(`${where}: 'target' must be int32 class indices of shape ${fmt(expected)}${prob}, got ${describe(target)}.${hint}`);
   }
   const t = target.reshape([-1]);
-  checkIndexRange(where, t, c, o.ignoreIndex);
+  const anyIgnored = checkIndexRange(where, t, c, o.ignoreIndex);
+  if (!anyIgnored && !weightRow) {
+    // Nothing ignored and no class weights: the mean divides by N; fewer ops on the hot path.
+    const losses = softTargetLosses(logp, oneHotRows(t, c), c, eps, undefined);
+    if (reduction === 'mean') return losses.mean();
+    if (reduction === 'sum') return losses.sum();
+    return losses.reshape(expected);
+  }
   const valid = t.notEqual(o.ignoreIndex);
   const safe = tf.where(valid, t, tf.zerosLike(t));
   const validF = valid.toFloat();
   // w_i: the weight of sample i's class, 0 for ignored samples.
   const w = weightRow ? tf.gather(weightRow, safe).mul(validF) : validF;
-  // int32 then cast: the stock wasm OneHot ignores dtype 'float32' and writes int32 bits.
-  const picked = tf.oneHot(safe, c).toFloat().mul(logp).sum(-1);
+  const picked = oneHotRows(safe, c).mul(logp).sum(-1);
   let losses = picked.neg().mul(w);
   if (eps > 0) {
     // torch: (1 - ε)·nll + ε/C · Σ_c w_c·(-log p_c), sharing nll's denominator.
@@ -161,8 +189,37 @@ export function nnCrossEntropyLoss(options: CrossEntropyLossOptions = {}): LuzLo
     logSoftmax: true,
     allowProbabilities: true,
   };
-  return defineLoss('nnCrossEntropyLoss', options.reduction, (p, t, r) => classLoss(p, t, r, o));
+  const loss = defineLoss('nnCrossEntropyLoss', options.reduction, (p, t, r) => classLoss(p, t, r, o));
+  loss.mixedPerSample = (pred, y1, y2, weight) => mixedCrossEntropy(pred, y1, y2, weight, o);
+  return loss;
 }
+
+/**
+ * Cross entropy is linear in a one-hot target, so `w·ce(y1) + (1 - w)·ce(y2)` per sample is the
+ * cross entropy of the soft target `w·onehot(y1) + (1 - w)·onehot(y2)`: one log-softmax instead
+ * of two. The soft target is built on the host from the (small) class indices and weights, which
+ * also validates them, in one upload. Returns `undefined` (use the two-loss path) for inputs it
+ * does not cover: ignored targets, more than 2-D predictions, or targets that are not int32
+ * class indices.
+ */
+function mixedCrossEntropy(pred: tf.Tensor, y1: tf.Tensor, y2: tf.Tensor, weight: tf.Tensor1D, o: ClassOptions): tf.Tensor | undefined {
+  if (!(pred instanceof tf.Tensor) || pred.rank !== 2) return undefined;
+  const [n, c] = pred.shape as [number, number];
+  const isIndices = (y: tf.Tensor) => y instanceof tf.Tensor && y.dtype === 'int32' && sameShape(y.shape, [n]);
+  if (!isIndices(y1) || !isIndices(y2) || weight.size !== n || (o.weight && o.weight.length !== c)) return undefined;
+  const [a, b, w] = [y1.dataSync(), y2.dataSync(), weight.dataSync()];
+  const soft = new Float32Array(n * c);
+  for (let i = 0; i < n; i++) {
+    for (const v of [a[i], b[i]]) {
+      if (v === o.ignoreIndex) return undefined;
+      if (v < 0 || v >= c) throw new LuzError(`${o.where}: class-index targets must lie in [0, ${c - 1}] (or equal ignoreIndex ${o.ignoreIndex}), got ${v}.`);
+    }
+    soft[i * c + a[i]] += w[i];
+    soft[i * c + b[i]] += 1 - w[i];
+  }
+  return tf.tidy(() => softTargetLosses(tf.logSoftmax(pred), tf.tensor2d(soft, [n, c]), c, o.labelSmoothing, o.weight ? tf.tensor1d(o.weight) : undefined));
+}
+
 
 /**
  * Negative log-likelihood loss (torch's `nn_nll_loss`): `pred` holds log-probabilities of shape

@@ -28,6 +28,12 @@ export interface LuzLoss {
   (pred: tf.Tensor, target: tf.Tensor): tf.Tensor;
   /** `'mean'`, `'sum'` or `'none'`; assigning another value throws. */
   reduction: Reduction;
+  /**
+   * Optional fused form for mixup: the per-sample losses `w·l(pred, y1) + (1 - w)·l(pred, y2)` in
+   * one pass, or `undefined` when it does not apply (then the two losses are computed). Losses
+   * that are linear in a one-hot target (cross entropy) provide it.
+   */
+  mixedPerSample?: (pred: tf.Tensor, y1: tf.Tensor, y2: tf.Tensor, weight: tf.Tensor1D) => tf.Tensor | undefined;
 }
 
 /**

@@ -91,6 +91,44 @@ describe('nnMixupLoss numerics with per-sample weights', () => {
   });
 });
 
+describe("cross entropy's fused mixup form (one log-softmax for both targets)", () => {
+  const weights = tf.tensor1d([0.5, 0.62, 0.75, 0.9, 1.0, 0.55, 0.8]);
+  const y1 = () => tf.tensor1d([0, 1, 2, 3, 0, 1, 2], 'int32');
+  const y2 = () => tf.tensor1d([3, 3, 0, 1, 2, 1, 0], 'int32');
+  /** The two-loss path: a plain function is not a LuzLoss, so computeMixupLoss cannot fuse it. */
+  const twoLosses = (ce: LuzLoss, ys: [tf.Tensor, tf.Tensor]) => {
+    const none = (p: tf.Tensor, t: tf.Tensor) => {
+      const r = ce.reduction;
+      ce.reduction = 'none';
+      try {
+        return ce(p, t);
+      } finally {
+        ce.reduction = r;
+      }
+    };
+    return computeMixupLoss(none, tf.tensor2d(XM), { ys, weight: weights }).dataSync()[0];
+  };
+
+  it.each([
+    ['plain', {}],
+    ['class weights', { weight: [0.5, 2, 1, 3] }],
+    ['label smoothing', { labelSmoothing: 0.1 }],
+    ['both', { weight: [0.5, 2, 1, 3], labelSmoothing: 0.2 }],
+  ])('equals the two-loss path: %s', (_name, options) => {
+    const ce = nnCrossEntropyLoss({ reduction: 'none', ...options });
+    const fused = ce.mixedPerSample!(tf.tensor2d(XM), y1(), y2(), weights)!;
+    expect(fused.shape).toEqual([7]);
+    expectClose(fused.mean(), twoLosses(ce, [y1(), y2()]));
+    expectClose(nnMixupLoss(ce)(tf.tensor2d(XM), { ys: [y1(), y2()], weight: weights }), twoLosses(ce, [y1(), y2()]));
+  });
+
+  it('falls back to the two-loss path when a target is ignored', () => {
+    const ce = nnCrossEntropyLoss({ ignoreIndex: 3 });
+    expect(ce.mixedPerSample!(tf.tensor2d(XM), y1(), y2(), weights)).toBeUndefined();
+    expectClose(nnMixupLoss(ce)(tf.tensor2d(XM), { ys: [y1(), y2()], weight: weights }), twoLosses(ce, [y1(), y2()]));
+  });
+});
+
 describe('nnMixupLoss reduction handling and errors', () => {
   const target = () => ({ ys: [tf.tensor1d([0, 1], 'int32'), tf.tensor1d([1, 0], 'int32')] as [tf.Tensor, tf.Tensor], weight: 0.7 });
 

@@ -116,6 +116,8 @@ export function computeMixupLoss(loss: (pred: tf.Tensor, target: tf.Tensor) => t
   const compute = () =>
     tf.tidy(() => {
       const w = weightVector(where, target.weight, batch);
+      const fused = isLuzLoss(loss) ? loss.mixedPerSample?.(pred, y1, y2, w as tf.Tensor1D) : undefined;
+      if (fused) return checkPerSample(where, fused, batch, 'ys').mean() as tf.Scalar;
       const l1 = checkPerSample(where, loss(pred, y1), batch, 'ys[0]');
       const l2 = checkPerSample(where, loss(pred, y2), batch, 'ys[1]');
       if (l1.rank !== l2.rank || l1.shape.some((d, i) => d !== l2.shape[i])) {
