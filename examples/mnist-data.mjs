@@ -34,3 +34,12 @@ export function loadMnist({ n = 10_000, seed = 42, shape = [784] } = {}) {
     y: tf.tensor1d(take.map((k) => labels[k]), 'int32'),
   };
 }
+
+/** The 10,000 digits split into 8,000 for training and 2,000 held out: `{ train: [x, y], valid: [x, y] }`. */
+export function loadMnistSplit({ seed = 42, shape = [784] } = {}) {
+  const { x, y } = loadMnist({ seed, shape });
+  const [xTrain, xValid] = tf.split(x, [8000, 2000]);
+  const [yTrain, yValid] = tf.split(y, [8000, 2000]);
+  tf.dispose([x, y]);
+  return { train: [xTrain, yTrain], valid: [xValid, yValid] };
+}

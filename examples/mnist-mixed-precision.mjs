@@ -5,12 +5,10 @@ import { fit, setup } from '@luzts/core';
 import { nnCrossEntropyLoss } from '@luzts/losses';
 import { luzMetricAccuracy } from '@luzts/metrics';
 import { luzCallbackMixedPrecision } from '@luzts/mixed-precision';
-import { loadMnist } from './mnist-data.mjs';
+import { loadMnistSplit } from './mnist-data.mjs';
 
 const EPOCHS = Number(process.env.EPOCHS ?? 5);
-const { x, y } = loadMnist();
-const [xTrain, xValid] = tf.split(x, [8000, 2000]);
-const [yTrain, yValid] = tf.split(y, [8000, 2000]);
+const { train, valid } = loadMnistSplit();
 const module = setup(
   () =>
     tf.sequential({
@@ -24,7 +22,7 @@ const module = setup(
 
 const runs = {};
 for (const [name, callbacks] of [['float32', []], ['loss scaling', [luzCallbackMixedPrecision()]]]) {
-  const fitted = await fit(module, [xTrain, yTrain], { epochs: EPOCHS, validData: [xValid, yValid], verbose: false, seed: 1, dataloaderOptions: { batchSize: 128 }, callbacks });
+  const fitted = await fit(module, train, { epochs: EPOCHS, validData: valid, verbose: false, seed: 1, dataloaderOptions: { batchSize: 128 }, callbacks });
   runs[name] = fitted.records;
 }
 console.log('epoch | train loss (float32) | train loss (loss scaling) | valid acc (float32) | valid acc (loss scaling) | scale');

@@ -8,7 +8,7 @@ import { nnCrossEntropyLoss } from '@luzts/losses';
 import { luzMetricAccuracy } from '@luzts/metrics';
 import { luzCallbackMixup } from '@luzts/mixup';
 import { writePlotFit } from '@luzts/plot/node';
-import { loadMnist } from './mnist-data.mjs';
+import { loadMnistSplit } from './mnist-data.mjs';
 
 const EPOCHS_MLP = Number(process.env.EPOCHS_MLP ?? 10);
 const EPOCHS_CNN = Number(process.env.EPOCHS_CNN ?? 3);
@@ -28,19 +28,17 @@ const cnn = () =>
     ],
   });
 
-async function train(name, factory, shape, epochs) {
-  const { x, y } = loadMnist({ shape });
-  const [xTrain, xValid] = tf.split(x, [8000, 2000]);
-  const [yTrain, yValid] = tf.split(y, [8000, 2000]);
+async function trainWithMixup(name, factory, shape, epochs) {
+  const { train, valid } = loadMnistSplit({ shape });
   const module = setup(factory, {
     loss: nnCrossEntropyLoss({ reduction: 'none' }),
     optimizer: () => tf.train.adam(1e-3),
     metrics: luzMetricSet({ validMetrics: [luzMetricAccuracy()] }),
   });
   console.log(`\n== ${name} with mixup (alpha 0.4), 8,000 training and 2,000 validation digits ==`);
-  const fitted = await fit(module, [xTrain, yTrain], {
+  const fitted = await fit(module, train, {
     epochs,
-    validData: [xValid, yValid],
+    validData: valid,
     verbose: true,
     seed: 1,
     dataloaderOptions: { batchSize: 128 },
@@ -51,9 +49,9 @@ async function train(name, factory, shape, epochs) {
   const plot = new URL(`./out/${name.toLowerCase()}-mixup.svg`, import.meta.url).pathname;
   await writePlotFit(fitted, plot);
   console.log(`${name}: validation accuracy ${(fitted.records.metrics.valid.at(-1).acc * 100).toFixed(2)}%; plot written to ${plot}`);
-  tf.dispose([x, y, xTrain, xValid, yTrain, yValid]);
+  tf.dispose([...train, ...valid]);
   return fitted;
 }
 
-await train('MLP', mlp, [784], EPOCHS_MLP);
-await train('CNN', cnn, [28, 28, 1], EPOCHS_CNN);
+await trainWithMixup('MLP', mlp, [784], EPOCHS_MLP);
+await trainWithMixup('CNN', cnn, [28, 28, 1], EPOCHS_CNN);

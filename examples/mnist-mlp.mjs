@@ -4,11 +4,9 @@ import * as tf from '@tensorflow/tfjs';
 import { fit, luzMetricSet, setup } from '@luzts/core';
 import { nnCrossEntropyLoss } from '@luzts/losses';
 import { luzMetricAccuracy } from '@luzts/metrics';
-import { loadMnist } from './mnist-data.mjs';
+import { loadMnistSplit } from './mnist-data.mjs';
 
-const { x, y } = loadMnist();
-const [xTrain, xValid] = tf.split(x, [8000, 2000]);
-const [yTrain, yValid] = tf.split(y, [8000, 2000]);
+const { train, valid } = loadMnistSplit();
 
 const module = setup(
   () =>
@@ -21,7 +19,7 @@ const module = setup(
     }),
   { loss: nnCrossEntropyLoss(), optimizer: () => tf.train.adam(1e-3), metrics: [luzMetricAccuracy()] },
 );
-const fitted = await fit(module, [xTrain, yTrain], { epochs: 15, validData: [xValid, yValid], verbose: true, seed: 1, dataloaderOptions: { batchSize: 128 } });
+const fitted = await fit(module, train, { epochs: 15, validData: valid, verbose: true, seed: 1, dataloaderOptions: { batchSize: 128 } });
 console.log(String(fitted));
 const acc = fitted.records.metrics.valid.at(-1).acc;
 console.log(`MLP validation accuracy on 2,000 held-out digits: ${(acc * 100).toFixed(2)}% (target >= 95%)`);
