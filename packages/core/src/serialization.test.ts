@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { crc32, decodeLuzFile, encodeLuzFile, materializeAll, StoredTensor, LUZ_FORMAT_VERSION } from './index.js';
+import { crc32, decodeLuzFile, encodeLuzFile, materializeAll, StoredTensor, LUZ_FORMAT_VERSION } from './serialization.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 

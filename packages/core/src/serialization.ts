@@ -63,7 +63,7 @@ export class StoredTensor {
 export interface DecodedLuzFile {
   /** Format version the file was written with. */
   version: number;
-  /** The meta object passed to {@link encodeLuzFile}, with tensors as {@link StoredTensor}. */
+  /** The meta object passed to `encodeLuzFile`, with tensors as {@link StoredTensor}. */
   meta: Record<string, unknown>;
 }
 
