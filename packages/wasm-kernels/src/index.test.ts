@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels, wasmTrainingKernelNames } from './index.js';
+import { setSimdEnabled, simdKernels } from './simd.js';
+import type { WasmBackendLike } from './wasm.js';
 
 /** Small seeded PRNG (mulberry32). */
 function prng(seed: number): () => number {
@@ -188,6 +190,46 @@ describe('conv2d gradients (Conv2DBackpropFilter, Conv2DBackpropInput)', () => {
         return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: s, pad, dataFormat: 'NHWC', filterShape: f.shape } as never) as tf.Tensor;
       });
     }
+  });
+
+  it('match the CPU backend on the direct SIMD filter-gradient path (fh*fw*ci <= 27, co % 4 = 0), register-block remainders and batch chunks', async () => {
+    const r = prng(27);
+    // [n, h, w, ci, fh, fw, co, stride, pad, dilation] (tfjs has no conv2d gradient for dilations > 1)
+    const cases: Array<[number, number, number, number, number, number, number, number, Pad, number]> = [
+      [4, 12, 12, 1, 3, 3, 16, 1, 'same', 1], // the first conv layer: k = 9 rows in blocks of 2 + a 1; 4 vectors
+      [3, 9, 11, 1, 2, 2, 20, 2, 'valid', 1], // k = 4: 2 blocks of 2; co = 20: 4 + 1 vectors
+      [2, 10, 9, 2, 1, 5, 12, 1, [[0, 0], [1, 2], [0, 3], [0, 0]], 1], // k = 10; 3 vectors
+      [2, 11, 11, 3, 3, 3, 24, 2, 'same', 1], // k = 27; 4 + 2 vectors
+      [2, 13, 12, 1, 3, 3, 4, 3, 'valid', 1], // stride 3, one vector
+    ];
+    for (const [n, h, w, ci, fh, fw, co, s, pad, d] of cases) {
+      const xv = values(r, n * h * w * ci);
+      await compare(`direct filter grad x[${n},${h},${w},${ci}] f${fh}x${fw} co ${co} s${s} d${d} ${JSON.stringify(pad)}`, () => {
+        const x = tf.tensor4d(xv, [n, h, w, ci]);
+        const filterShape: [number, number, number, number] = [fh, fw, ci, co];
+        const { outShape } = tf.backend_util.computeConv2DInfo(x.shape, filterShape, s, d, pad as 'same');
+        const dy = tf.sin(tf.range(0, outShape.reduce((p, q) => p * q, 1)).reshape(outShape));
+        return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: s, pad, dataFormat: 'NHWC', filterShape } as never) as tf.Tensor;
+      });
+    }
+  });
+
+  it('direct SIMD filter gradient in batch chunks equals the sum over two half batches (one chunk each)', async () => {
+    // 27 * 16384 im2col elements per image: 40 images exceed the 2^24-element buffer (2 chunks),
+    // 20 do not. (The CPU backend would need ~10 s for this size; the one-chunk path is checked
+    // against it above.)
+    await tf.setBackend('wasm');
+    const xv = values(prng(29), 40 * 128 * 128 * 3);
+    const [whole, halves] = tf.tidy(() => {
+      const x = tf.tensor4d(xv, [40, 128, 128, 3]);
+      const dy = tf.sin(tf.range(0, 40 * 128 * 128 * 4).reshape([40, 128, 128, 4]));
+      const grad = (a: tf.Tensor, b: tf.Tensor) =>
+        tf.engine().runKernel('Conv2DBackpropFilter', { x: a, dy: b }, { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 3, 4] } as never) as tf.Tensor;
+      const first = grad(x.slice([0, 0, 0, 0], [20, 128, 128, 3]), dy.slice([0, 0, 0, 0], [20, 128, 128, 4]));
+      const second = grad(x.slice([20, 0, 0, 0], [20, 128, 128, 3]), dy.slice([20, 0, 0, 0], [20, 128, 128, 4]));
+      return [Float32Array.from(grad(x, dy).dataSync()), Float32Array.from(first.add(second).dataSync())];
+    });
+    expectClose([whole], [halves], 'chunked direct filter grad', 1e-5);
   });
 
   it('filter gradient does not let non-finite inputs leak into unused im2col columns', async () => {
@@ -499,6 +541,127 @@ describe('MaxPoolGrad', () => {
   });
 });
 
+describe('MaxPoolGrad, SIMD path (2x2 windows at stride 2 tiling the input, channels % 4 = 0)', () => {
+  it('runs as SIMD code on this engine', async () => {
+    await tf.setBackend('wasm');
+    expect(simdKernels(tf.backend() as unknown as WasmBackendLike)).not.toBeNull();
+  });
+
+  it('matches the CPU backend with ties, NaN, -Infinity and all-negative windows', async () => {
+    const r = prng(21);
+    for (let i = 0; i < 12; i++) {
+      const n = int(r, 1, 3);
+      const c = 4 * int(r, 1, 5);
+      const [oh, ow] = [int(r, 1, 6), int(r, 1, 6)];
+      const [h, w] = [2 * oh, 2 * ow];
+      const pad = pick(r, ['same', 'valid'] as const);
+      const ties = i % 2 === 0;
+      const xv = values(r, n * h * w * c, ties);
+      // Special values: NaN never wins, -Infinity only loses, all-negative windows still route.
+      for (let k = 0; k < xv.length; k++) {
+        const u = r();
+        if (u < 0.05) xv[k] = Number.NaN;
+        else if (u < 0.1) xv[k] = Number.NEGATIVE_INFINITY;
+        else if (u < 0.3) xv[k] = -Math.abs(xv[k]) - 1;
+      }
+      // A window of only NaN / -Infinity (no gradient anywhere in it).
+      for (const [dyy, dxx] of [[0, 0], [0, 1], [1, 0], [1, 1]]) xv[(dyy * w + dxx) * c] = dyy === dxx ? Number.NaN : Number.NEGATIVE_INFINITY;
+      await compare(`simd maxpool case ${i}: x[${n},${h},${w},${c}] ${pad} ties=${ties}`, () => {
+        const x = tf.tensor4d(xv, [n, h, w, c]);
+        const dy = tf.sin(tf.range(1, n * oh * ow * c + 1).reshape([n, oh, ow, c]));
+        return tf.grad((p: tf.Tensor) => tf.maxPool(p as tf.Tensor4D, 2, 2, pad).mul(dy).sum())(x);
+      });
+    }
+  });
+
+  it('writes every element of a reused (dirty) output buffer', async () => {
+    await tf.setBackend('wasm');
+    const xv = Float32Array.from({ length: 2 * 4 * 4 * 4 }, (_, k) => ((k * 37) % 23) - 11);
+    const expected = (await onBoth(() => tf.grad((p: tf.Tensor) => tf.maxPool(p as tf.Tensor4D, 2, 2, 'valid').sum())(tf.tensor4d(xv, [2, 4, 4, 4])))).cpu[0];
+    for (let rep = 0; rep < 3; rep++) {
+      // Fill freed heap memory with garbage of the same size first.
+      tf.tidy(() => tf.fill([2, 4, 4, 4], 7).dataSync());
+      const got = tf.tidy(() => tf.grad((p: tf.Tensor) => tf.maxPool(p as tf.Tensor4D, 2, 2, 'valid').sum())(tf.tensor4d(xv, [2, 4, 4, 4])).dataSync());
+      expect(Array.from(got)).toEqual(Array.from(expected));
+    }
+  });
+});
+
+describe('Add of a bias along the last axis (SIMD path)', () => {
+  it('matches the CPU backend for both operand orders, bias shapes and special values; other adds unchanged', async () => {
+    const r = prng(22);
+    const cases: Array<[number[], number[], boolean]> = [
+      [[16, 8, 8, 16], [16], false],
+      [[16, 8, 8, 16], [16], true], // bias first
+      [[4, 6, 6, 32], [1, 1, 1, 32], false],
+      [[128, 256], [256], false], // a dense layer's bias
+      [[128, 256], [1, 256], true],
+      [[3, 5, 4], [4], false], // too small: stock kernel
+      [[40, 10], [10], false], // channels not a multiple of 4: stock kernel
+      [[8, 8, 8], [8, 8, 8], false], // no broadcast: stock kernel
+      [[8, 8, 8], [8, 1, 8], false], // broadcast on another axis: stock kernel
+    ];
+    for (const [xs, bs, swap] of cases) {
+      const xv = values(r, xs.reduce((p, q) => p * q, 1));
+      const bv = values(r, bs.reduce((p, q) => p * q, 1));
+      xv[0] = Number.NaN;
+      xv[1] = Number.POSITIVE_INFINITY;
+      bv[bv.length - 1] = Number.NEGATIVE_INFINITY;
+      const { cpu, wasm } = await onBoth(() => {
+        const x = tf.tensor(xv, xs);
+        const b = tf.tensor(bv, bs);
+        return swap ? tf.add(b, x) : tf.add(x, b);
+      });
+      // IEEE addition of the same two floats: bit-identical, NaN and infinities included.
+      expect(Array.from(wasm[0]), `add [${xs}] + [${bs}] swap=${swap}`).toEqual(Array.from(cpu[0]));
+    }
+  });
+
+  it('has the right gradients (bias gradient through the SIMD Sum)', async () => {
+    const r = prng(23);
+    const xv = values(r, 8 * 6 * 6 * 8);
+    const bv = values(r, 8);
+    await compare('bias add grads', () =>
+      tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.add(p, q).square().mul(tf.range(0, 8)).sum())([tf.tensor4d(xv, [8, 6, 6, 8]), tf.tensor1d(bv)]),
+    );
+  });
+});
+
+describe('JavaScript fallbacks (SIMD disabled)', () => {
+  it('conv filter gradients (block-copy and strided im2col), MaxPoolGrad, bias Add and Sum match the CPU backend', async () => {
+    setSimdEnabled(false);
+    try {
+      await tf.setBackend('wasm');
+      expect(simdKernels(tf.backend() as unknown as WasmBackendLike)).toBeNull();
+      const r = prng(24);
+      const cases: Array<[number, number, number, number, number, number, Pad]> = [
+        [3, 9, 7, 8, 3, 1, 'same'], // block copies
+        [3, 9, 7, 1, 6, 1, 'same'], // strided im2col
+        [2, 9, 9, 6, 2, 2, 'valid'],
+      ];
+      for (const [n, h, w, ci, co, s, pad] of cases) {
+        const xv = values(r, n * h * w * ci);
+        const wv = values(r, 3 * 3 * ci * co);
+        await compare(`js filter grad x[${n},${h},${w},${ci}] co ${co} s${s} ${pad}`, () => {
+          const x = tf.tensor4d(xv, [n, h, w, ci]);
+          return tf.grad((f: tf.Tensor) => tf.conv2d(x, f as tf.Tensor4D, s, pad as 'same').square().sum())(tf.tensor4d(wv, [3, 3, ci, co]));
+        });
+      }
+      const xv = values(r, 2 * 6 * 8 * 8, true);
+      await compare('js maxpool 2x2', () =>
+        tf.grad((p: tf.Tensor) => tf.maxPool(p as tf.Tensor4D, 2, 2, 'valid').square().sum())(tf.tensor4d(xv, [2, 6, 8, 8])),
+      );
+      await compare('js bias add + sum', () => {
+        const x = tf.tensor4d(xv, [2, 6, 8, 8]);
+        const y = tf.add(x, tf.range(0, 8));
+        return [y, tf.sum(y, [0, 1, 2])];
+      });
+    } finally {
+      setSimdEnabled(true);
+    }
+  });
+});
+
 describe('training on wasm', () => {
   it('runs a small CNN training step and matches the CPU backend', async () => {
     const r = prng(11);
@@ -562,6 +725,8 @@ describe('memory', () => {
     const a = tf.randomUniform([5, 7]);
     const b = tf.randomUniform([6, 7]);
     const ids = tf.tensor1d([0, 2, 2, 9], 'int32');
+    const big = tf.randomUniform([4, 8, 8, 8]); // SIMD paths: bias Add, Sum, 2x2 MaxPoolGrad
+    const bias = tf.randomUniform([8]);
     const round = () =>
       tf.tidy(() => {
         const outs = [
@@ -573,6 +738,7 @@ describe('memory', () => {
           ...tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.matMul(p, q, true, true).square().sum())([a.transpose(), b]),
           tf.grad((p: tf.Tensor) => tf.maxPool(p as tf.Tensor4D, 3, 2, 'same').square().sum())(x),
           tf.unsortedSegmentSum(a.slice([0, 0], [4, 7]), ids, 3),
+          ...tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.maxPool(tf.add(p, q) as tf.Tensor4D, 2, 2, 'valid').sum())([big, bias]),
         ];
         outs.forEach((o) => o.dataSync());
       });
@@ -584,6 +750,6 @@ describe('memory', () => {
     expect(after.numTensors).toBe(before.numTensors);
     expect(after.numBytes).toBe(before.numBytes);
     expect((tf.backend() as unknown as { numDataIds(): number }).numDataIds()).toBe(idsBefore);
-    tf.dispose([x, f, df, a, b, ids]);
+    tf.dispose([x, f, df, a, b, ids, big, bias]);
   });
 });

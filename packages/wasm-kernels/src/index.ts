@@ -16,6 +16,7 @@
  * @packageDocumentation
  */
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs';
+import { add } from './add.js';
 import { conv2DBackpropFilter, conv2DBackpropInput, depthwiseBackpropFilter, depthwiseBackpropInput } from './conv.js';
 import { cast, gatherV2, identity, oneHot } from './data.js';
 import { makeMatMul } from './matmul.js';
@@ -29,10 +30,13 @@ import { BACKEND, originals } from './wasm.js';
  *
  * - `BatchMatMul`, `_FusedMatMul`: transposed operands are transposed explicitly with the
  *   wasm `Transpose` kernel, then the original (fast) untransposed wasm kernel runs.
- * - `Conv2DBackpropFilter`: im2col + one untransposed wasm `BatchMatMul`
- *   (`dW = cols^T · dy`, already in the filter layout). At stride 1 a wide im2col is built
- *   from block copies of the zero-padded input (pixels laid out on the padded width), other
- *   cases with one pass over the heap; batches whose im2col exceeds 64 MiB go in chunks.
+ * - `Conv2DBackpropFilter`: im2col + `dW = cols^T · dy` (already in the filter layout). The
+ *   im2col rows are written by WebAssembly SIMD row copies (horizontal stride 1; other strides
+ *   one JavaScript pass). Narrow im2col matrices (`fh * fw * ci <= 27`, `co % 4 == 0`: first
+ *   layers) take a SIMD register-blocked product that reads `dy` in place (float32 partial sums
+ *   over 1024 pixels, then float64); wider ones one untransposed wasm (XNNPACK) `BatchMatMul`.
+ *   Without SIMD, a wide stride-1 im2col is built from block copies of the zero-padded input.
+ *   Batches whose im2col exceeds 64 MiB go in chunks.
  * - `Conv2DBackpropInput`: a wasm `Conv2D` of the (stride-dilated, padded) `dy` with the
  *   spatially flipped, in/out-transposed filter.
  * - `DepthwiseConv2dNativeBackpropFilter`, `DepthwiseConv2dNativeBackpropInput`: the same
@@ -41,12 +45,16 @@ import { BACKEND, originals } from './wasm.js';
  * - `UnsortedSegmentSum`: the wasm `ScatterNd` kernel (which sums duplicate indices);
  *   out-of-range segment ids are dropped like on the CPU backend.
  * - `MaxPoolGrad`: one pass over the wasm heap (first maximum of each window, like the
- *   CPU backend; 2x2 windows unrolled). It is memory-bound, and compositions of wasm kernels
+ *   CPU backend); 2x2 windows at stride 2 that tile the input (channels a multiple of 4) as
+ *   branch-free WebAssembly SIMD code, others in JavaScript. It is memory-bound, and compositions of wasm kernels
  *   cost several full passes each. The stock wasm `MaxPoolGrad` is slow and also wrong for
  *   windows whose values are all <= 0 (it sends their gradient to the window's first element).
  * - `Sum`: over leading axes (bias gradients: batch + spatial axes) one pass over the heap
- *   with float64 accumulators, like the CPU backend; the stock kernel first transposes the
- *   reduced axes innermost (a full copy). Other axes and int32 run the stock kernel.
+ *   (SIMD where the kept size is even) with float64 accumulators, like the CPU backend; the stock
+ *   kernel first transposes the reduced axes innermost (a full copy). Other axes and int32 run the stock kernel.
+ * - `Add`: float32 `x + bias` with the bias along the last axis (a multiple of 4 channels, at
+ *   least 1024 elements; either operand order) as one SIMD pass: the stock kernel's broadcasting
+ *   path is ~2.5x slower on a conv layer's output. Everything else runs the stock kernel.
  * - `Identity`: shares the data (a reference count, like the CPU backend and the wasm
  *   `Reshape`) instead of copying it; tfjs clones every tensor it saves for a gradient.
  * - `Cast`: to the dtype the data is already stored as shares it (the relu gradient casts
@@ -78,6 +86,7 @@ export const wasmTrainingKernelNames: readonly string[] = Object.freeze([
   'OneHot',
   'GatherV2',
   'Sum',
+  'Add',
   'Identity',
   'Cast',
 ]);
@@ -95,7 +104,7 @@ const COMPOSED_FROM = [
   'ScatterNd',
 ];
 /** Kernels that hand some cases to the stock kernel: registered only where it exists. */
-const WRAPS_ORIGINAL = new Set(['BatchMatMul', '_FusedMatMul', 'OneHot', 'GatherV2', 'Sum', 'Identity', 'Cast']);
+const WRAPS_ORIGINAL = new Set(['BatchMatMul', '_FusedMatMul', 'OneHot', 'GatherV2', 'Sum', 'Add', 'Identity', 'Cast']);
 
 /** Our kernel functions, to recognise them on a second call. */
 const ours = new Set<KernelFunc>();
@@ -113,6 +122,7 @@ const kernelFuncs: Record<string, KernelFunc> = {
   OneHot: oneHot,
   GatherV2: gatherV2,
   Sum: sum,
+  Add: add,
   Identity: identity,
   Cast: cast,
 };
@@ -123,10 +133,15 @@ const kernelFuncs: Record<string, KernelFunc> = {
  *
  * Idempotent: later calls register nothing and return the same list. The original wasm
  * kernels that are overridden (`BatchMatMul`, `_FusedMatMul`, `Conv2DBackpropInput`,
- * `MaxPoolGrad`, `OneHot`, `GatherV2`, `Sum`, `Identity`, `Cast`) are captured first and still
+ * `MaxPoolGrad`, `OneHot`, `GatherV2`, `Sum`, `Add`, `Identity`, `Cast`) are captured first and still
  * serve the cases they are fast at. Call it
  * once, before or after `tf.setBackend('wasm')`; the `@tensorflow/tfjs-backend-wasm`
  * module must have been imported (it registers the kernels this package composes).
+ *
+ * The memory-bound passes run as WebAssembly SIMD code assembled at run time (a few hundred
+ * bytes, no asset) on the backend's own heap, where the engine supports SIMD and the backend's
+ * memory is exported and not shared (the single-threaded wasm builds); elsewhere the same
+ * kernels run their JavaScript / XNNPACK paths.
  *
  * Unsupported cases throw an error naming the kernel and the attribute (for example
  * `dataFormat: 'NCHW'`): there is never a silent fallback to a slow path.

@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import { backend_util, type KernelFunc } from '@tensorflow/tfjs';
+import { floatOffset, simdKernels } from './simd.js';
 import { assertFloat32, floatViews, type Inputs, type WasmBackendLike } from './wasm.js';
 
 /**
@@ -35,6 +36,18 @@ export const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, padInfo } = info;
   // Allocate first: allocating may grow the wasm memory and detach earlier heap views.
   const out = be.makeOutput(input.shape.slice(), 'float32');
+  // 2x2 windows at stride 2 that tile the input (the usual pooling layer): one SIMD pass.
+  const tiles =
+    kh === 2 && kw === 2 && sh === 2 && sw === 2 && padInfo.top === 0 && padInfo.left === 0 && h === 2 * oh && w === 2 * ow;
+  const simd = tiles && c % 4 === 0 && n * oh * ow * c > 0 ? simdKernels(be) : null;
+  if (simd != null) {
+    const offsets = [out, input, dy].map((t) => floatOffset(be, t));
+    const [dxAt, xAt, gAt] = offsets;
+    if (dxAt != null && xAt != null && gAt != null) {
+      simd.maxPoolGrad2x2(xAt, gAt, dxAt, n * oh, ow, c * 4, w * c * 4);
+      return out;
+    }
+  }
   const [dx, x, g] = floatViews(be, out, input, dy);
   dx.fill(0);
   const best = new Float32Array(c);

@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import { util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
+import { floatOffset, simdKernels } from './simd.js';
 import { floatViews, free, heapViews, kernel, run, size, view, type Inputs, type WasmBackendLike } from './wasm.js';
 
 /**
@@ -25,9 +26,27 @@ export const sum: KernelFunc = (args) => {
   const k = axes.length;
   const rest = x.shape.slice(k);
   const out = be.makeOutput(keepDims ? [...axes.map(() => 1), ...rest] : rest, 'float32');
-  const [o, v] = floatViews(be, out, x);
   const inner = size(rest);
   const outer = size(x.shape.slice(0, k));
+  const simd = inner % 2 === 0 && inner > 0 && outer > 0 ? simdKernels(be) : null;
+  if (simd != null) {
+    // Float64 accumulators in a scratch buffer on the heap, one SIMD pass, row after row.
+    const scratch = be.makeOutput([2 * inner], 'float32');
+    try {
+      const [accAt, xAt] = [floatOffset(be, scratch), floatOffset(be, x)];
+      if (accAt != null && xAt != null && accAt % 8 === 0) {
+        const [o, s] = floatViews(be, out, scratch);
+        const acc = new Float64Array(s.buffer, s.byteOffset, inner);
+        acc.fill(0);
+        simd.sumRows(xAt, accAt, outer, 4 * inner, 0, 0, 0);
+        o.set(acc);
+        return out;
+      }
+    } finally {
+      free(be, scratch);
+    }
+  }
+  const [o, v] = floatViews(be, out, x);
   const acc = new Float64Array(inner);
   // Four rows per sweep: a quarter of the accumulator traffic (sums stay in float64).
   let i = 0;

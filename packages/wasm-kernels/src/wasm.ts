@@ -11,7 +11,7 @@ export const BACKEND = 'wasm';
 
 /** The slice of `BackendWasm` the kernels use. */
 export interface WasmBackendLike {
-  dataIdMap: { get(dataId: object): { id: number; dtype?: DataType } | undefined };
+  dataIdMap: { get(dataId: object): { id: number; dtype?: DataType; memoryOffset?: number } | undefined };
   disposeData(dataId: object, force?: boolean): boolean;
   incRef(dataId: object): void;
   makeOutput(shape: number[], dtype: DataType, memoryOffset?: number, values?: Int32Array): TensorInfo;

@@ -1,0 +1,610 @@
+/**
+ * WebAssembly SIMD code that runs directly on the wasm backend's heap: a small module, assembled
+ * here byte by byte (no build step, no binary asset), that imports the backend's
+ * `WebAssembly.Memory`. Memory-bound passes (the max-pool gradient, im2col rows, bias add, row
+ * sums: JavaScript loops over the heap cost up to ~15 ns per element for the branchy max-pool
+ * gradient) and a register-blocked product for narrow filter gradients, which reads `dy` in place
+ * where XNNPACK would first re-pack all of it.
+ *
+ * Used only where the backend's memory is exported and not shared (the single-threaded wasm
+ * builds) and the engine validates SIMD; callers keep their JavaScript path for everything else.
+ *
+ * @internal
+ * @packageDocumentation
+ */
+import type { TensorInfo } from '@tensorflow/tfjs';
+import { storedDtype, type WasmBackendLike } from './wasm.js';
+
+/** The exports of the SIMD module. Pointers are byte offsets into the backend's heap. */
+export interface SimdKernels {
+  /**
+   * Max-pool gradient of 2x2 windows at stride 2 that tile the input exactly (no padding, no
+   * leftover row or column), channels a multiple of 4: `dx` gets each window's gradient at the
+   * first maximum of the window in row-major order (NaN never wins) and 0 elsewhere.
+   * `rows` = batch * output height, `ow` = output width, `cb` = channels * 4, `rb` = input row
+   * bytes (width * channels * 4). Every element of `dx` is written.
+   */
+  maxPoolGrad2x2(x: number, g: number, dx: number, rows: number, ow: number, cb: number, rb: number): void;
+  /**
+   * im2col rows of `images` images (>= 1), written one after the other from `dst`: per image,
+   * `before` bytes of zeros, then `n` rows (>= 0) of `lead` bytes of zeros, `len` bytes copied
+   * from the source row and `tail` bytes of zeros, then `after` bytes of zeros. The first source
+   * row is at `src` (advancing `imageStride` bytes per image), the next ones `stride` bytes apart.
+   * All sizes are multiples of 4; bit patterns are copied (NaN payloads included).
+   */
+  imageRows(
+    src: number,
+    dst: number,
+    images: number,
+    imageStride: number,
+    n: number,
+    stride: number,
+    lead: number,
+    len: number,
+    tail: number,
+    before: number,
+    after: number,
+  ): void;
+  /**
+   * `out[r, :] = x[r, :] + bias` for `rows` rows of `cb` bytes (a multiple of 16, `rows` >= 1):
+   * a bias added along the last axis. `out` may be `x`.
+   */
+  biasAdd(x: number, bias: number, out: number, rows: number, cb: number, unused0: number, unused1: number): void;
+  /**
+   * `acc[j] += x[r, j]` over `rows` rows (`rows` >= 1) of `ib` bytes of float32 (a multiple of
+   * 8), into float64 accumulators `acc`, row after row (the CPU backend's order).
+   */
+  sumRows(x: number, acc: number, rows: number, ib: number, unused0: number, unused1: number, unused2: number): void;
+  /**
+   * `tn{kb}x{cv}` (kb in 1..{@link TN_ROWS}, cv in 1..{@link TN_VECS}): a register block of
+   * `out += cols · dy` over `n` pixels; see `tnBody`.
+   */
+  [tn: `tn${number}x${number}`]: (cols: number, colRow: number, dy: number, dyRow: number, out: number, outRow: number, n: number) => void;
+}
+
+// --- a minimal assembler ------------------------------------------------------------------
+
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+  return out;
+}
+
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
+      out.push(byte);
+      return out;
+    }
+    out.push(byte | 0x80);
+  }
+}
+
+const str = (s: string): number[] => [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
+const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
+
+const I32 = 0x7f;
+const V128 = 0x7b;
+const op = {
+  get: (i: number) => [0x20, ...uleb(i)],
+  set: (i: number) => [0x21, ...uleb(i)],
+  tee: (i: number) => [0x22, ...uleb(i)],
+  i32: (v: number) => [0x41, ...sleb(v)],
+  add: [0x6a],
+  sub: [0x6b],
+  ltU: [0x49],
+  geU: [0x4f],
+  eqz: [0x45],
+  block: [0x02, 0x40],
+  br: (depth: number) => [0x0c, ...uleb(depth)],
+  i32Load: [0x28, 0x02, 0x00],
+  i32Store: [0x36, 0x02, 0x00],
+  loop: [0x03, 0x40],
+  end: [0x0b],
+  brIf: (depth: number) => [0x0d, ...uleb(depth)],
+  // SIMD (prefix 0xfd); memarg: alignment hint 2^2, offset 0.
+  load: [0xfd, 0x00, 0x02, 0x00],
+  store: [0xfd, 0x0b, 0x02, 0x00],
+  f32x4Gt: [0xfd, 0x44],
+  f32x4Add: [0xfd, 0xe4, 0x01],
+  load64Zero: [0xfd, 0x5d, 0x03, 0x00],
+  f64x2PromoteLow: [0xfd, 0x5f],
+  f64x2Add: [0xfd, 0xf0, 0x01],
+  f32x4Mul: [0xfd, 0xe6, 0x01],
+  f32x4Splat: [0xfd, 0x13],
+  f32Load: [0x2a, 0x02, 0x00],
+  loadAt: (offset: number) => [0xfd, 0x00, 0x02, ...uleb(offset)],
+  storeAt: (offset: number) => [0xfd, 0x0b, 0x02, ...uleb(offset)],
+  shuffle: (lanes: number[]) => [0xfd, 0x0d, ...lanes],
+  mul: [0x6c],
+  and: [0xfd, 0x4e],
+  andNot: [0xfd, 0x4f],
+  bitselect: [0xfd, 0x52],
+  v128Const: (bytes: number[]) => [0xfd, 0x0c, ...bytes],
+};
+
+/** The max-pool gradient function body (see {@link SimdKernels.maxPoolGrad2x2}). */
+function maxPoolGrad2x2Body(): number[] {
+  // params 0..6: x, g, dx, rows, ow, cb, rb
+  const [X, G, , ROWS, OW, CB, RB] = [0, 1, 2, 3, 4, 5, 6];
+  // i32 locals
+  const P = 7; // top-left of the current window in x
+  const XC = 8; // windows left in the row
+  const CH = 9; // channel byte offset
+  const Q = 10; // P + CH
+  const DELTA = 11; // dx - x
+  const CB2 = 12; // 2 * cb
+  const RCB = 13; // rb + cb
+  // v128 locals
+  const [A, B, C, D, M, S0, S1, S2, S3, GV, NINF] = [14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24];
+  const ninf = [0x00, 0x00, 0x80, 0xff];
+  const loadAt = (extra: number | null): number[] => [...op.get(Q), ...(extra == null ? [] : [...op.get(extra), ...op.add]), ...op.load];
+  const storeAt = (extra: number | null, value: number[]): number[] => [
+    ...op.get(Q),
+    ...op.get(DELTA),
+    ...op.add,
+    ...(extra == null ? [] : [...op.get(extra), ...op.add]),
+    ...value,
+    ...op.store,
+  ];
+  const body: number[] = [
+    // locals: 7 i32, 11 v128
+    ...uleb(2),
+    ...uleb(7),
+    I32,
+    ...uleb(11),
+    V128,
+    ...op.v128Const([...ninf, ...ninf, ...ninf, ...ninf]),
+    ...op.set(NINF),
+    ...op.get(2),
+    ...op.get(X),
+    ...op.sub,
+    ...op.set(DELTA),
+    ...op.get(CB),
+    ...op.get(CB),
+    ...op.add,
+    ...op.set(CB2),
+    ...op.get(RB),
+    ...op.get(CB),
+    ...op.add,
+    ...op.set(RCB),
+    ...op.get(X),
+    ...op.set(P),
+    ...op.loop, // rows
+    ...op.get(OW),
+    ...op.set(XC),
+    ...op.loop, // windows of the row
+    ...op.i32(0),
+    ...op.set(CH),
+    ...op.loop, // channels, 4 at a time
+    ...op.get(P),
+    ...op.get(CH),
+    ...op.add,
+    ...op.set(Q),
+    ...loadAt(null),
+    ...op.set(A),
+    ...loadAt(CB),
+    ...op.set(B),
+    ...loadAt(RB),
+    ...op.set(C),
+    ...loadAt(RCB),
+    ...op.set(D),
+    // s0 = a > -inf; m = s0 ? a : -inf
+    ...op.get(A),
+    ...op.get(NINF),
+    ...op.f32x4Gt,
+    ...op.set(S0),
+    ...op.get(A),
+    ...op.get(NINF),
+    ...op.get(S0),
+    ...op.bitselect,
+    ...op.set(M),
+    // s1 = b > m; m = s1 ? b : m
+    ...op.get(B),
+    ...op.get(M),
+    ...op.f32x4Gt,
+    ...op.set(S1),
+    ...op.get(B),
+    ...op.get(M),
+    ...op.get(S1),
+    ...op.bitselect,
+    ...op.set(M),
+    // s2 = c > m; m = s2 ? c : m
+    ...op.get(C),
+    ...op.get(M),
+    ...op.f32x4Gt,
+    ...op.set(S2),
+    ...op.get(C),
+    ...op.get(M),
+    ...op.get(S2),
+    ...op.bitselect,
+    ...op.set(M),
+    // s3 = d > m
+    ...op.get(D),
+    ...op.get(M),
+    ...op.f32x4Gt,
+    ...op.set(S3),
+    ...op.get(G),
+    ...op.load,
+    ...op.set(GV),
+    // The winner is the last k with s_k set: w3 = s3, w2 = s2 & ~s3, w1 = s1 & ~s2 & ~s3, ...
+    ...storeAt(RCB, [...op.get(GV), ...op.get(S3), ...op.and]),
+    ...storeAt(RB, [...op.get(GV), ...op.get(S2), ...op.get(S3), ...op.andNot, ...op.and]),
+    ...storeAt(CB, [...op.get(GV), ...op.get(S1), ...op.get(S2), ...op.andNot, ...op.get(S3), ...op.andNot, ...op.and]),
+    ...storeAt(null, [
+      ...op.get(GV),
+      ...op.get(S0),
+      ...op.get(S1),
+      ...op.andNot,
+      ...op.get(S2),
+      ...op.andNot,
+      ...op.get(S3),
+      ...op.andNot,
+      ...op.and,
+    ]),
+    ...op.get(G),
+    ...op.i32(16),
+    ...op.add,
+    ...op.set(G),
+    ...op.get(CH),
+    ...op.i32(16),
+    ...op.add,
+    ...op.tee(CH),
+    ...op.get(CB),
+    ...op.ltU,
+    ...op.brIf(0),
+    ...op.end, // channels
+    ...op.get(P),
+    ...op.get(CB2),
+    ...op.add,
+    ...op.set(P),
+    ...op.get(XC),
+    ...op.i32(1),
+    ...op.sub,
+    ...op.tee(XC),
+    ...op.brIf(0),
+    ...op.end, // windows
+    // skip the second input row of the window row
+    ...op.get(P),
+    ...op.get(RB),
+    ...op.add,
+    ...op.set(P),
+    ...op.get(ROWS),
+    ...op.i32(1),
+    ...op.sub,
+    ...op.tee(ROWS),
+    ...op.brIf(0),
+    ...op.end, // rows
+    ...op.end, // function
+  ];
+  return [...uleb(body.length), ...body];
+}
+
+/** The im2col row-copy function body (see {@link SimdKernels.imageRows}). */
+function imageRowsBody(): number[] {
+  const [SRC, DST, IMAGES, IMAGE_STRIDE, N, STRIDE, LEAD, LEN, TAIL, BEFORE, AFTER] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const S = 11; // read pointer in the row
+  const E = 12; // end of the current segment
+  const R = 13; // source of the current row
+  const CNT = 14; // rows left in the image
+  /** while (dst < E) { body; } */
+  const whileBelow = (end: number[], body: number[]): number[] => [
+    ...op.block,
+    ...op.loop,
+    ...op.get(DST),
+    ...end,
+    ...op.geU,
+    ...op.brIf(1),
+    ...body,
+    ...op.br(0),
+    ...op.end,
+    ...op.end,
+  ];
+  const zeros = (bytes: number): number[] => [
+    ...op.get(DST),
+    ...op.get(bytes),
+    ...op.add,
+    ...op.set(E),
+    ...whileBelow(op.get(E), [...op.get(DST), ...op.i32(0), ...op.i32Store, ...op.get(DST), ...op.i32(4), ...op.add, ...op.set(DST)]),
+  ];
+  const step = (bytes: number): number[] => [
+    ...op.get(DST),
+    ...op.i32(bytes),
+    ...op.add,
+    ...op.set(DST),
+    ...op.get(S),
+    ...op.i32(bytes),
+    ...op.add,
+    ...op.set(S),
+  ];
+  const body: number[] = [
+    ...uleb(1),
+    ...uleb(4),
+    I32,
+    ...op.loop, // images
+    ...zeros(BEFORE),
+    ...op.block, // rows inside the input, if any
+    ...op.get(N),
+    ...op.eqz,
+    ...op.brIf(0),
+    ...op.get(SRC),
+    ...op.set(R),
+    ...op.get(N),
+    ...op.set(CNT),
+    ...op.loop, // rows
+    ...zeros(LEAD),
+    ...op.get(R),
+    ...op.set(S),
+    ...op.get(DST),
+    ...op.get(LEN),
+    ...op.add,
+    ...op.set(E),
+    // 16 bytes at a time while dst + 16 <= E, i.e. dst < E - 12, then 4 at a time
+    ...whileBelow([...op.get(E), ...op.i32(12), ...op.sub], [...op.get(DST), ...op.get(S), ...op.load, ...op.store, ...step(16)]),
+    ...whileBelow(op.get(E), [...op.get(DST), ...op.get(S), ...op.i32Load, ...op.i32Store, ...step(4)]),
+    ...zeros(TAIL),
+    ...op.get(R),
+    ...op.get(STRIDE),
+    ...op.add,
+    ...op.set(R),
+    ...op.get(CNT),
+    ...op.i32(1),
+    ...op.sub,
+    ...op.tee(CNT),
+    ...op.brIf(0),
+    ...op.end, // rows
+    ...op.end, // block
+    ...zeros(AFTER),
+    ...op.get(SRC),
+    ...op.get(IMAGE_STRIDE),
+    ...op.add,
+    ...op.set(SRC),
+    ...op.get(IMAGES),
+    ...op.i32(1),
+    ...op.sub,
+    ...op.tee(IMAGES),
+    ...op.brIf(0),
+    ...op.end, // images
+    ...op.end, // function
+  ];
+  return [...uleb(body.length), ...body];
+}
+
+/** The bias-add function body (see {@link SimdKernels.biasAdd}). */
+function biasAddBody(): number[] {
+  const [X, BIAS, OUT, ROWS, CB] = [0, 1, 2, 3, 4];
+  const CH = 7;
+  const body: number[] = [
+    ...uleb(1),
+    ...uleb(1),
+    I32,
+    ...op.loop, // rows
+    ...op.i32(0),
+    ...op.set(CH),
+    ...op.loop, // 4 channels at a time
+    ...op.get(OUT),
+    ...op.get(CH),
+    ...op.add,
+    ...op.get(X),
+    ...op.get(CH),
+    ...op.add,
+    ...op.load,
+    ...op.get(BIAS),
+    ...op.get(CH),
+    ...op.add,
+    ...op.load,
+    ...op.f32x4Add,
+    ...op.store,
+    ...op.get(CH),
+    ...op.i32(16),
+    ...op.add,
+    ...op.tee(CH),
+    ...op.get(CB),
+    ...op.ltU,
+    ...op.brIf(0),
+    ...op.end, // channels
+    ...op.get(X),
+    ...op.get(CB),
+    ...op.add,
+    ...op.set(X),
+    ...op.get(OUT),
+    ...op.get(CB),
+    ...op.add,
+    ...op.set(OUT),
+    ...op.get(ROWS),
+    ...op.i32(1),
+    ...op.sub,
+    ...op.tee(ROWS),
+    ...op.brIf(0),
+    ...op.end, // rows
+    ...op.end, // function
+  ];
+  return [...uleb(body.length), ...body];
+}
+
+/** The row-sum function body (see {@link SimdKernels.sumRows}). */
+function sumRowsBody(): number[] {
+  const [X, ACC, ROWS, IB] = [0, 1, 2, 3];
+  const J = 7; // float32 byte offset in the row
+  const A = 8; // accumulator address
+  const body: number[] = [
+    ...uleb(1),
+    ...uleb(2),
+    I32,
+    ...op.loop, // rows
+    ...op.i32(0),
+    ...op.set(J),
+    ...op.loop, // 2 columns at a time
+    ...op.get(ACC),
+    ...op.get(J),
+    ...op.i32(2),
+    ...op.mul,
+    ...op.add,
+    ...op.tee(A),
+    ...op.get(A),
+    ...op.load,
+    ...op.get(X),
+    ...op.get(J),
+    ...op.add,
+    ...op.load64Zero,
+    ...op.f64x2PromoteLow,
+    ...op.f64x2Add,
+    ...op.store,
+    ...op.get(J),
+    ...op.i32(8),
+    ...op.add,
+    ...op.tee(J),
+    ...op.get(IB),
+    ...op.ltU,
+    ...op.brIf(0),
+    ...op.end, // columns
+    ...op.get(X),
+    ...op.get(IB),
+    ...op.add,
+    ...op.set(X),
+    ...op.get(ROWS),
+    ...op.i32(1),
+    ...op.sub,
+    ...op.tee(ROWS),
+    ...op.brIf(0),
+    ...op.end, // rows
+    ...op.end, // function
+  ];
+  return [...uleb(body.length), ...body];
+}
+
+/** Register blocks of the {@link SimdKernels.tn} product: rows of `cols` x 4-channel vectors. */
+export const TN_ROWS = 2;
+export const TN_VECS = 4;
+
+/**
+ * The body of `tn{kb}x{cv}`: for `n` pixels (`n` >= 1), `out[j, 4v + l] += sum_p cols[j, p] *
+ * dy[p, 4v + l]` for `j < kb`, `v < cv`, lanes `l < 4`, accumulated in float32 registers and then
+ * added to float64 `out` (`outRow` bytes per row). `cols` rows are `colRow` bytes apart (one
+ * float per pixel), `dy` rows `dyRow` bytes (one pixel per row).
+ */
+function tnBody(kb: number, cv: number): number[] {
+  const [COLS, COL_ROW, DY, DY_ROW, OUT, OUT_ROW, N] = [0, 1, 2, 3, 4, 5, 6];
+  const ptr = (j: number) => 7 + j; // i32: read pointer of cols row j
+  const acc = (j: number, v: number) => 7 + kb + j * cv + v; // v128
+  const splat = (j: number) => 7 + kb + kb * cv + j; // v128
+  const body: number[] = [...uleb(2), ...uleb(kb), I32, ...uleb(kb * cv + kb), V128];
+  for (let j = 0; j < kb; j++) {
+    body.push(...op.get(COLS), ...op.i32(0), ...op.get(COL_ROW), ...op.i32(j), ...op.mul, ...op.add, ...op.add, ...op.set(ptr(j)));
+  }
+  for (let j = 0; j < kb; j++) for (let v = 0; v < cv; v++) body.push(...op.v128Const(Array<number>(16).fill(0)), ...op.set(acc(j, v)));
+  body.push(...op.loop);
+  for (let j = 0; j < kb; j++) {
+    body.push(...op.get(ptr(j)), ...op.f32Load, ...op.f32x4Splat, ...op.set(splat(j)));
+    body.push(...op.get(ptr(j)), ...op.i32(4), ...op.add, ...op.set(ptr(j)));
+  }
+  for (let v = 0; v < cv; v++) {
+    for (let j = 0; j < kb; j++) {
+      body.push(...op.get(acc(j, v)), ...op.get(splat(j)), ...op.get(DY), ...op.loadAt(16 * v), ...op.f32x4Mul, ...op.f32x4Add, ...op.set(acc(j, v)));
+    }
+  }
+  body.push(...op.get(DY), ...op.get(DY_ROW), ...op.add, ...op.set(DY));
+  body.push(...op.get(N), ...op.i32(1), ...op.sub, ...op.tee(N), ...op.brIf(0), ...op.end);
+  // Flush: out (float64) += acc, low and high lane pairs.
+  const high = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
+  for (let j = 0; j < kb; j++) {
+    for (let v = 0; v < cv; v++) {
+      for (const half of [0, 1]) {
+        const addr = [...op.get(OUT), ...op.get(OUT_ROW), ...op.i32(j), ...op.mul, ...op.add];
+        const value = half === 0 ? op.get(acc(j, v)) : [...op.get(acc(j, v)), ...op.get(acc(j, v)), ...op.shuffle(high)];
+        const off = 32 * v + 16 * half;
+        body.push(...addr, ...addr, ...op.loadAt(off), ...value, ...op.f64x2PromoteLow, ...op.f64x2Add, ...op.storeAt(off));
+      }
+    }
+  }
+  body.push(...op.end);
+  return [...uleb(body.length), ...body];
+}
+
+/** The functions of the module, in export order. */
+function functions(): Array<[string, number, number[]]> {
+  // [name, type (0: 7 i32 params, 1: 11 i32 params), body]
+  const fns: Array<[string, number, number[]]> = [
+    ['maxPoolGrad2x2', 0, maxPoolGrad2x2Body()],
+    ['imageRows', 1, imageRowsBody()],
+    ['biasAdd', 0, biasAddBody()],
+    ['sumRows', 0, sumRowsBody()],
+  ];
+  for (let kb = 1; kb <= TN_ROWS; kb++) for (let cv = 1; cv <= TN_VECS; cv++) fns.push([`tn${kb}x${cv}`, 0, tnBody(kb, cv)]);
+  return fns;
+}
+
+/** The module's bytes. */
+export function simdModuleBytes(): Uint8Array<ArrayBuffer> {
+  const fns = functions();
+  const bytes = [
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...section(1, [
+      ...uleb(2),
+      ...[0x60, ...uleb(7), ...Array<number>(7).fill(I32), ...uleb(0)],
+      ...[0x60, ...uleb(11), ...Array<number>(11).fill(I32), ...uleb(0)],
+    ]),
+    ...section(2, [...uleb(1), ...str('env'), ...str('memory'), 0x02, 0x00, ...uleb(0)]),
+    ...section(3, [...uleb(fns.length), ...fns.flatMap(([, type]) => uleb(type))]),
+    ...section(7, [...uleb(fns.length), ...fns.flatMap(([name], i) => [...str(name), 0x00, ...uleb(i)])]),
+    ...section(10, [...uleb(fns.length), ...fns.flatMap(([, , body]) => body)]),
+  ];
+  return new Uint8Array(bytes);
+}
+
+interface WasmModuleLike {
+  asm?: { memory?: unknown };
+}
+
+const instances = new WeakMap<WebAssembly.Memory, SimdKernels | null>();
+let compiled: WebAssembly.Module | null | undefined;
+let enabled = true;
+
+/** Turns the SIMD paths off (tests of the JavaScript fallbacks) or back on. */
+export function setSimdEnabled(on: boolean): void {
+  enabled = on;
+}
+
+/**
+ * The SIMD kernels bound to `backend`'s heap, or null where they cannot run (engine without
+ * wasm SIMD, memory not exported, shared memory of the threaded builds).
+ */
+export function simdKernels(backend: WasmBackendLike): SimdKernels | null {
+  if (!enabled) return null;
+  const memory = (backend as unknown as { wasm?: WasmModuleLike }).wasm?.asm?.memory;
+  if (!(memory instanceof WebAssembly.Memory)) return null;
+  const cached = instances.get(memory);
+  if (cached !== undefined) return cached;
+  let kernels: SimdKernels | null = null;
+  try {
+    if (typeof SharedArrayBuffer === 'undefined' || !(memory.buffer instanceof SharedArrayBuffer)) {
+      if (compiled === undefined) {
+        const bytes = simdModuleBytes();
+        compiled = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+      }
+      if (compiled != null) {
+        const instance = new WebAssembly.Instance(compiled, { env: { memory } });
+        kernels = instance.exports as unknown as SimdKernels;
+      }
+    }
+  } catch {
+    kernels = null;
+  }
+  instances.set(memory, kernels);
+  return kernels;
+}
+
+/** Byte offset of `t`'s data in the heap, when it is stored there as float32 (else null). */
+export function floatOffset(backend: WasmBackendLike, t: TensorInfo): number | null {
+  if (storedDtype(backend, t) !== 'float32') return null;
+  const offset = backend.dataIdMap.get(t.dataId)?.memoryOffset;
+  return typeof offset === 'number' ? offset : null;
+}
