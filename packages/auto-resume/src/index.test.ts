@@ -213,19 +213,25 @@ describe('luzCallbackAutoResume: beyond luz', () => {
 describe('crash test: SIGKILL at random moments, restart until done', () => {
   const loader = join(pkg, 'node_modules/@luzts/core/src/test-utils/ts-loader.mjs');
   const script = join(here, 'test-utils/train-child.mjs');
-  /** Runs the child; kills it `delayMs` after it prints "start" (undefined: let it finish). */
-  function runChild(state: string, out: string, backend: string, delayMs?: number): Promise<{ code: number | null; signal: string | null; stderr: string; from: number; trainMs: number }> {
+  /**
+   * Runs the child. With `kill`, sends SIGKILL `delayMs` after the child has finished `afterEpochs`
+   * epochs of its own (0: after it prints "start"); without, lets it finish.
+   */
+  function runChild(state: string, out: string, backend: string, kill?: { afterEpochs: number; delayMs: number }): Promise<{ code: number | null; signal: string | null; stderr: string; from: number; trainMs: number }> {
     const p = spawn(process.execPath, ['--conditions=@luzts/source', '--import', loader, script, state, out, backend], { cwd: pkg, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     let stdout = '';
     let started = 0;
+    let armed = false;
     p.stderr.on('data', (d) => (stderr += d));
     p.stdout.on('data', (d: Buffer) => {
-      if (!started && String(d).includes('start')) {
-        started = Date.now();
-        if (delayMs !== undefined) setTimeout(() => p.kill('SIGKILL'), delayMs);
-      }
       stdout += d;
+      if (!started && stdout.includes('start')) started = Date.now();
+      const done = (stdout.match(/^epoch \d+$/gm) ?? []).length;
+      if (kill && !armed && started && done >= kill.afterEpochs) {
+        armed = true;
+        setTimeout(() => p.kill('SIGKILL'), kill.delayMs);
+      }
     });
     return new Promise((resolve) => p.on('exit', (code, signal) => resolve({ code, signal, stderr, from: Number(/from (\d+)/.exec(stdout)?.[1] ?? 0), trainMs: Date.now() - started })));
   }
@@ -239,8 +245,9 @@ describe('crash test: SIGKILL at random moments, restart until done', () => {
       const ref = await runChild(join(dir, 'ref-state.luzckpt'), refOut, backend);
       expect(ref.code, ref.stderr).toBe(0);
       const reference = JSON.parse(readFileSync(refOut, 'utf8'));
-      // Kill delays are drawn within 90% of the uninterrupted run's training time, so kills land during training.
-      const window = ref.trainMs * 0.9;
+      // Kills land at a random moment within the first or second epoch a child runs (mid-step,
+      // mid-validation or mid-checkpoint-write), so runs make progress and later ones resume.
+      const epochMs = ref.trainMs / 6;
       let kills = 0;
       let resumed = 0;
       for (let rep = 0; rep < 10; rep++) {
@@ -248,7 +255,11 @@ describe('crash test: SIGKILL at random moments, restart until done', () => {
         const out = join(dir, `rep${rep}`, 'out.json');
         for (let attempt = 0; ; attempt++) {
           // 1 or 2 kills per repetition (alternately), at a random moment of the training.
-          const r = await runChild(state, out, backend, attempt < 1 + (rep % 2) ? rand() * window : undefined);
+          // Every third repetition is first killed inside its first epoch (nothing saved yet); the
+          // others after one or two saved epochs, so at least 6 restarts must resume.
+          const afterEpochs = attempt === 0 && rep % 3 === 0 ? 0 : 1 + Math.floor(rand() * 2);
+          const kill = attempt < 1 + (rep % 2) ? { afterEpochs, delayMs: rand() * epochMs } : undefined;
+          const r = await runChild(state, out, backend, kill);
           if (r.from > 1) resumed += 1;
           if (r.code === 0) break;
           expect(r.signal, r.stderr).toBe('SIGKILL');
