@@ -19,6 +19,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findTorchPython } from './torch-python.mjs';
 
 const self = fileURLToPath(import.meta.url);
 const here = join(self, '..');
@@ -247,17 +248,6 @@ for (const [modelName, variants] of Object.entries(plan)) {
 }
 
 // PyTorch reference (never a dependency): same models, same data for MNIST.
-function findTorchPython() {
-  for (const py of ['/usr/bin/python3', 'python3']) {
-    try {
-      execFileSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
-      return py;
-    } catch {
-      // next
-    }
-  }
-  return null;
-}
 const py = findTorchPython();
 if (py) {
   const tf = await import('@tensorflow/tfjs');

@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { findTorchPython } from '../torch-python.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -166,17 +167,6 @@ results.mlpCpuMs = measure(mlp, quick ? 2 : 5, 1);
 results.cnnCpuMs = measure(cnn, quick ? 1 : 2, 0);
 
 // --- PyTorch (reference only) -----------------------------------------------------------
-function findTorchPython() {
-  for (const py of ['python3', '/usr/bin/python3']) {
-    try {
-      execFileSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
-      return py;
-    } catch {
-      // try the next one
-    }
-  }
-  return null;
-}
 const py = findTorchPython();
 if (py) {
   const out = execFileSync(py, [join(here, 'torch_ref.py'), String(N), String(WARMUP)], { encoding: 'utf8' });
