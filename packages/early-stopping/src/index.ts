@@ -3,7 +3,7 @@
  * `luz_callback_early_stopping`).
  * @packageDocumentation
  */
-import { LuzError, luzCallback, luzMonitor, stopTraining, type LuzContext, type LuzMonitor, type MonitorMode } from '@luzts/core';
+import { LuzError, checkOptionKeys, describeValue, luzCallback, luzMonitor, stopTraining, type LuzContext, type LuzMonitor, type MonitorMode } from '@luzts/core';
 
 /** Options of {@link luzCallbackEarlyStopping}. */
 export interface EarlyStoppingOptions {
@@ -24,7 +24,6 @@ export interface EarlyStoppingOptions {
 
 const KEYS = ['monitor', 'minDelta', 'patience', 'mode', 'baseline'];
 const WHERE = 'luzCallbackEarlyStopping()';
-const describe = (x: unknown) => (typeof x === 'string' ? JSON.stringify(x) : x === null ? 'null' : Array.isArray(x) ? 'an array' : typeof x === 'object' ? 'an object' : String(x));
 
 /**
  * Stops training once `patience` consecutive epochs fail to improve the monitored metric (luz's
@@ -50,16 +49,13 @@ export const luzCallbackEarlyStopping = luzCallback<EarlyStoppingOptions>({
   name: 'early_stopping_callback',
   weight: Infinity,
   initialize(options: EarlyStoppingOptions = {}) {
-    if (options === null || typeof options !== 'object') throw new LuzError(`${WHERE}: expected an options object, got ${describe(options)}.`);
-    for (const key of Object.keys(options)) {
-      if (!KEYS.includes(key)) throw new LuzError(`${WHERE}: unknown option '${key}'. Expected one of: ${KEYS.join(', ')}.`);
-    }
+    checkOptionKeys(WHERE, options, KEYS);
     const { patience = 0, baseline } = options;
     if (typeof patience !== 'number' || !Number.isInteger(patience) || patience < 0) {
-      throw new LuzError(`${WHERE}: 'patience' must be a non-negative integer, got ${describe(patience)}.`);
+      throw new LuzError(`${WHERE}: 'patience' must be a non-negative integer, got ${describeValue(patience)}.`);
     }
     if (baseline !== undefined && (typeof baseline !== 'number' || !Number.isFinite(baseline))) {
-      throw new LuzError(`${WHERE}: 'baseline' must be a finite number, got ${describe(baseline)}.`);
+      throw new LuzError(`${WHERE}: 'baseline' must be a finite number, got ${describeValue(baseline)}.`);
     }
     this.monitor = luzMonitor(options, WHERE);
     this.patience = patience;

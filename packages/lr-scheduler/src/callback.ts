@@ -4,9 +4,9 @@
  * @module
  */
 import type * as tf from '@tensorflow/tfjs';
-import { LuzError, luzCallback, type LuzCallback, type LuzContext, type MetricValue } from '@luzts/core';
+import { LuzError, describeValue, luzCallback, type LuzCallback, type LuzContext, type MetricValue } from '@luzts/core';
 import type { LrSchedule, LrScheduler, LrSchedulerState } from './base.js';
-import { describeValue, getLearningRate } from './optimizer-lr.js';
+import { getLearningRate } from './optimizer-lr.js';
 import { checkKeys } from './validate.js';
 
 /** Options of {@link luzCallbackLrScheduler}. */

@@ -16,7 +16,7 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs';
-import { LuzError } from '@luzts/core';
+import { LuzError, describeValue } from '@luzts/core';
 
 /**
  * The optimizers whose learning rate this package can drive (by `getClassName()`).
@@ -36,18 +36,6 @@ function className(opt: unknown): string {
   }
   const name = typeof (opt as tf.Optimizer).getClassName === 'function' ? (opt as tf.Optimizer).getClassName() : undefined;
   return typeof name === 'string' ? name : (opt as object).constructor?.name ?? 'unknown';
-}
-
-/** Short description of a value for error messages. */
-export function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (value === undefined) return 'undefined';
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  if (typeof value === 'function') return 'a function';
-  if (Array.isArray(value)) return `an array of length ${value.length}`;
-  const ctor = (value as object).constructor?.name;
-  return ctor && ctor !== 'Object' ? `an instance of ${ctor}` : 'an object';
 }
 
 function isKnown(name: string): boolean {

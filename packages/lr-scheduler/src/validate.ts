@@ -3,10 +3,9 @@
  * @internal
  * @module
  */
-import { LuzError } from '@luzts/core';
+import { LuzError, describeValue } from '@luzts/core';
 
 export { checkOptionKeys as checkKeys } from '@luzts/core';
-import { describeValue } from './optimizer-lr.js';
 
 /** Constraints of {@link checkNumber}. */
 export interface NumberRule {

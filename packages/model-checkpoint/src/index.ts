@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { dirname, join } from 'node:path';
-import { LuzError, luzCallback, luzMonitor, type LuzContext, type LuzMonitor, type MonitorMode } from '@luzts/core';
+import { LuzError, checkOptionKeys, describeValue, luzCallback, luzMonitor, type LuzContext, type LuzMonitor, type MonitorMode } from '@luzts/core';
 import { CHECKPOINT_EXTENSION, checkWritable, luzCheckpoint, removeFile } from '@luzts/core/node';
 import { checkTemplate, formatTemplate } from './template.js';
 
@@ -43,7 +43,6 @@ export interface SavedCheckpoint {
 
 const KEYS = ['path', 'monitor', 'saveBestOnly', 'mode', 'minDelta', 'saveTopK', 'saveLast'];
 const WHERE = 'luzCallbackModelCheckpoint()';
-const describe = (x: unknown) => (typeof x === 'string' ? JSON.stringify(x) : x === null ? 'null' : Array.isArray(x) ? 'an array' : typeof x === 'object' ? 'an object' : String(x));
 
 /** luz's default file name for a directory path. */
 export const DEFAULT_FILE_NAME = `epoch-{epoch:02d}-{monitorName}-{monitor:.3f}${CHECKPOINT_EXTENSION}`;
@@ -73,16 +72,14 @@ function rank(mode: MonitorMode) {
 export const luzCallbackModelCheckpoint = luzCallback<ModelCheckpointOptions>({
   name: 'model_checkpoint_callback',
   initialize(options: ModelCheckpointOptions) {
-    if (options === null || typeof options !== 'object') throw new LuzError(`${WHERE}: expected an options object with a 'path', got ${describe(options)}.`);
-    for (const key of Object.keys(options)) {
-      if (!KEYS.includes(key)) throw new LuzError(`${WHERE}: unknown option '${key}'. Expected one of: ${KEYS.join(', ')}.`);
-    }
+    if (options === undefined) throw new LuzError(`${WHERE}: expected an options object with a 'path', got undefined.`);
+    checkOptionKeys(WHERE, options, KEYS);
     const { path, saveBestOnly = false, saveTopK, saveLast = false } = options;
-    if (typeof path !== 'string' || path.length === 0) throw new LuzError(`${WHERE}: 'path' must be a non-empty string (a file template or a directory ending in '/'), got ${describe(path)}.`);
-    if (typeof saveBestOnly !== 'boolean') throw new LuzError(`${WHERE}: 'saveBestOnly' must be a boolean, got ${describe(saveBestOnly)}.`);
-    if (typeof saveLast !== 'boolean') throw new LuzError(`${WHERE}: 'saveLast' must be a boolean, got ${describe(saveLast)}.`);
+    if (typeof path !== 'string' || path.length === 0) throw new LuzError(`${WHERE}: 'path' must be a non-empty string (a file template or a directory ending in '/'), got ${describeValue(path)}.`);
+    if (typeof saveBestOnly !== 'boolean') throw new LuzError(`${WHERE}: 'saveBestOnly' must be a boolean, got ${describeValue(saveBestOnly)}.`);
+    if (typeof saveLast !== 'boolean') throw new LuzError(`${WHERE}: 'saveLast' must be a boolean, got ${describeValue(saveLast)}.`);
     if (saveTopK !== undefined && (typeof saveTopK !== 'number' || !Number.isInteger(saveTopK) || saveTopK < 1)) {
-      throw new LuzError(`${WHERE}: 'saveTopK' must be a positive integer, got ${describe(saveTopK)}.`);
+      throw new LuzError(`${WHERE}: 'saveTopK' must be a positive integer, got ${describeValue(saveTopK)}.`);
     }
     this.template = /[\\/]$/.test(path) ? `${path}${DEFAULT_FILE_NAME}` : path;
     checkTemplate(this.template);
