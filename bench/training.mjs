@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findTorchPython } from './torch-python.mjs';
+import { benchCnn, benchMlp } from './models.mjs';
 
 const self = fileURLToPath(import.meta.url);
 const here = join(self, '..');
@@ -44,26 +45,9 @@ async function runChild(modelName, variant, { steps, warmup }) {
   const acc = accelerator({ backend, wasmKernels: variant !== 'stockWasm' });
   await acc.prepare();
 
-  const seeds = { kernelInitializer: (seed) => tf.initializers.glorotUniform({ seed }) };
   const models = {
-    mlp: () =>
-      tf.sequential({
-        layers: [
-          tf.layers.dense({ inputShape: [784], units: 256, activation: 'relu', kernelInitializer: seeds.kernelInitializer(1) }),
-          tf.layers.dense({ units: 10, kernelInitializer: seeds.kernelInitializer(2) }),
-        ],
-      }),
-    cnn: () =>
-      tf.sequential({
-        layers: [
-          tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 16, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: seeds.kernelInitializer(1) }),
-          tf.layers.maxPooling2d({ poolSize: 2 }),
-          tf.layers.conv2d({ filters: 32, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: seeds.kernelInitializer(2) }),
-          tf.layers.maxPooling2d({ poolSize: 2 }),
-          tf.layers.flatten(),
-          tf.layers.dense({ units: 10, kernelInitializer: seeds.kernelInitializer(3) }),
-        ],
-      }),
+    mlp: () => benchMlp(tf),
+    cnn: () => benchCnn(tf),
     // examples/mnist-mlp.mjs
     mnist: () =>
       tf.sequential({

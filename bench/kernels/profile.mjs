@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { benchCnn } from '../models.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const pkgDir = join(here, '..', '..', 'packages', 'wasm-kernels');
@@ -16,16 +17,7 @@ await tf.setBackend('wasm');
 await tf.ready();
 const steps = Number(process.argv[2] ?? 20);
 const B = 128;
-const model = tf.sequential({
-  layers: [
-    tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 16, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
-    tf.layers.maxPooling2d({ poolSize: 2 }),
-    tf.layers.conv2d({ filters: 32, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
-    tf.layers.maxPooling2d({ poolSize: 2 }),
-    tf.layers.flatten(),
-    tf.layers.dense({ units: 10, kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
-  ],
-});
+const model = benchCnn(tf);
 const x = tf.randomUniform([B, 28, 28, 1], 0, 1, 'float32', 4);
 const y = tf.oneHot(tf.randomUniform([B], 0, 10, 'int32', 5), 10).toFloat();
 const opt = tf.train.adam(1e-3);

@@ -1,0 +1,28 @@
+// The benchmark models, built with the caller's tfjs module (each script loads its own copy).
+// Seeded initializers so every variant starts from the same weights.
+
+const glorot = (tf, seed) => tf.initializers.glorotUniform({ seed });
+
+/** MLP 784-256-10 (the MLP). */
+export function benchMlp(tf) {
+  return tf.sequential({
+    layers: [
+      tf.layers.dense({ inputShape: [784], units: 256, activation: 'relu', kernelInitializer: glorot(tf, 1) }),
+      tf.layers.dense({ units: 10, kernelInitializer: glorot(tf, 2) }),
+    ],
+  });
+}
+
+/** The small CNN: conv16-pool-conv32-pool-dense on 28x28x1. */
+export function benchCnn(tf) {
+  return tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 16, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: glorot(tf, 1) }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.conv2d({ filters: 32, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: glorot(tf, 2) }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 10, kernelInitializer: glorot(tf, 3) }),
+    ],
+  });
+}
