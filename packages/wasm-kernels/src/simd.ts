@@ -56,6 +56,37 @@ export interface SimdKernels {
    */
   sumRows(x: number, acc: number, rows: number, ib: number, unused0: number, unused1: number, unused2: number): void;
   /**
+   * One Adam update of `n4` groups of 4 float32 (`n4` >= 1), exactly the operations of tfjs's
+   * `AdamOptimizer.applyGradients` in the same order, each rounded to float32:
+   * `m' = m * b1 + g * c1`, `v' = v * b2 + (g * g) * c2`,
+   * `x' = ((m' / d1) / (sqrt(v' / d2) + eps)) * nlr + x`. Pointers `x, g, m, v` (read) and
+   * `ox, om, ov` (written) are byte offsets; the scalars are float32 bit patterns.
+   */
+  adam(
+    x: number,
+    g: number,
+    m: number,
+    v: number,
+    ox: number,
+    om: number,
+    ov: number,
+    n4: number,
+    b1: number,
+    c1: number,
+    b2: number,
+    c2: number,
+    d1: number,
+    d2: number,
+    eps: number,
+    nlr: number,
+  ): void;
+  /**
+   * The relu gradient `dx = dy * step(x)` of `n4` groups of 4 float32 (`n4` >= 1), as tfjs
+   * computes it (`mul(dy, step(x))`): `dy * 1` where `x > 0`, `dy * NaN` where `x` is NaN,
+   * `dy * 0` elsewhere (so `-0`, and NaN for infinite `dy`).
+   */
+  reluGrad(dy: number, x: number, dx: number, n4: number, unused0: number, unused1: number, unused2: number): void;
+  /**
    * `tn{kb}x{cv}` (kb in 1..{@link TN_ROWS}, cv in 1..{@link TN_VECS}): a register block of
    * `out += cols · dy` over `n` pixels; see `tnBody`.
    */
@@ -129,6 +160,11 @@ const op = {
   andNot: [0xfd, 0x4f],
   bitselect: [0xfd, 0x52],
   v128Const: (bytes: number[]) => [0xfd, 0x0c, ...bytes],
+  f32Reinterpret: [0xbe],
+  f32x4Sub: [0xfd, 0xe5, 0x01],
+  f32x4Div: [0xfd, 0xe7, 0x01],
+  f32x4Sqrt: [0xfd, 0xe3, 0x01],
+  f32x4Eq: [0xfd, 0x41],
 };
 
 /** The max-pool gradient function body (see {@link SimdKernels.maxPoolGrad2x2}). */
@@ -529,14 +565,120 @@ function tnBody(kb: number, cv: number): number[] {
   return [...uleb(body.length), ...body];
 }
 
+/** The Adam update function body (see {@link SimdKernels.adam}). */
+function adamBody(): number[] {
+  const [X, G, M, V, OX, OM, OV, N4] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const scalars = [8, 9, 10, 11, 12, 13, 14, 15]; // b1, c1, b2, c2, d1, d2, eps, nlr
+  const [B1, C1, B2, C2, D1, D2, EPS, NLR, GV, M1, V1] = [16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26];
+  const body: number[] = [...uleb(1), ...uleb(11), V128];
+  scalars.forEach((param, i) => body.push(...op.get(param), ...op.f32Reinterpret, ...op.f32x4Splat, ...op.set(B1 + i)));
+  body.push(
+    ...op.loop,
+    ...op.get(G),
+    ...op.load,
+    ...op.set(GV),
+    // m' = m * b1 + g * c1
+    ...op.get(M),
+    ...op.load,
+    ...op.get(B1),
+    ...op.f32x4Mul,
+    ...op.get(GV),
+    ...op.get(C1),
+    ...op.f32x4Mul,
+    ...op.f32x4Add,
+    ...op.set(M1),
+    // v' = v * b2 + (g * g) * c2
+    ...op.get(V),
+    ...op.load,
+    ...op.get(B2),
+    ...op.f32x4Mul,
+    ...op.get(GV),
+    ...op.get(GV),
+    ...op.f32x4Mul,
+    ...op.get(C2),
+    ...op.f32x4Mul,
+    ...op.f32x4Add,
+    ...op.set(V1),
+    ...op.get(OM),
+    ...op.get(M1),
+    ...op.store,
+    ...op.get(OV),
+    ...op.get(V1),
+    ...op.store,
+    // x' = ((m' / d1) / (sqrt(v' / d2) + eps)) * nlr + x
+    ...op.get(OX),
+    ...op.get(M1),
+    ...op.get(D1),
+    ...op.f32x4Div,
+    ...op.get(V1),
+    ...op.get(D2),
+    ...op.f32x4Div,
+    ...op.f32x4Sqrt,
+    ...op.get(EPS),
+    ...op.f32x4Add,
+    ...op.f32x4Div,
+    ...op.get(NLR),
+    ...op.f32x4Mul,
+    ...op.get(X),
+    ...op.load,
+    ...op.f32x4Add,
+    ...op.store,
+  );
+  for (const ptr of [X, G, M, V, OX, OM, OV]) body.push(...op.get(ptr), ...op.i32(16), ...op.add, ...op.set(ptr));
+  body.push(...op.get(N4), ...op.i32(1), ...op.sub, ...op.tee(N4), ...op.brIf(0), ...op.end, ...op.end);
+  return [...uleb(body.length), ...body];
+}
+
+/** The relu-gradient function body (see {@link SimdKernels.reluGrad}). */
+function reluGradBody(): number[] {
+  const [DY, X, DX, N4] = [0, 1, 2, 3];
+  const [XV, ONE, ZERO] = [7, 8, 9];
+  const f32 = (v: number): number[] => Array.from(new Uint8Array(new Float32Array([v]).buffer));
+  const body: number[] = [
+    ...uleb(1),
+    ...uleb(3),
+    V128,
+    ...op.v128Const([...f32(1), ...f32(1), ...f32(1), ...f32(1)]),
+    ...op.set(ONE),
+    ...op.v128Const(Array<number>(16).fill(0)),
+    ...op.set(ZERO),
+    ...op.loop,
+    ...op.get(X),
+    ...op.load,
+    ...op.set(XV),
+    ...op.get(DX),
+    ...op.get(DY),
+    ...op.load,
+    // step(x) = x > 0 ? 1 : (x == x ? 0 : x), i.e. NaN stays NaN
+    ...op.get(ONE),
+    ...op.get(ZERO),
+    ...op.get(XV),
+    ...op.get(XV),
+    ...op.get(XV),
+    ...op.f32x4Eq,
+    ...op.bitselect,
+    ...op.get(XV),
+    ...op.get(ZERO),
+    ...op.f32x4Gt,
+    ...op.bitselect,
+    ...op.f32x4Mul,
+    ...op.store,
+  ];
+  for (const ptr of [DY, X, DX]) body.push(...op.get(ptr), ...op.i32(16), ...op.add, ...op.set(ptr));
+  body.push(...op.get(N4), ...op.i32(1), ...op.sub, ...op.tee(N4), ...op.brIf(0), ...op.end, ...op.end);
+  return [...uleb(body.length), ...body];
+}
+
 /** The functions of the module, in export order. */
 function functions(): Array<[string, number, number[]]> {
-  // [name, type (0: 7 i32 params, 1: 11 i32 params), body]
+  // [name, type (0: 7 i32 params, 1: 11 i32 params, 2: 16 i32 params), body]
   const fns: Array<[string, number, number[]]> = [
     ['maxPoolGrad2x2', 0, maxPoolGrad2x2Body()],
     ['imageRows', 1, imageRowsBody()],
     ['biasAdd', 0, biasAddBody()],
     ['sumRows', 0, sumRowsBody()],
+    ['adam', 2, adamBody()],
+    ['reluGrad', 0, reluGradBody()],
   ];
   for (let kb = 1; kb <= TN_ROWS; kb++) for (let cv = 1; cv <= TN_VECS; cv++) fns.push([`tn${kb}x${cv}`, 0, tnBody(kb, cv)]);
   return fns;
@@ -548,9 +690,10 @@ export function simdModuleBytes(): Uint8Array<ArrayBuffer> {
   const bytes = [
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...section(1, [
-      ...uleb(2),
+      ...uleb(3),
       ...[0x60, ...uleb(7), ...Array<number>(7).fill(I32), ...uleb(0)],
       ...[0x60, ...uleb(11), ...Array<number>(11).fill(I32), ...uleb(0)],
+      ...[0x60, ...uleb(16), ...Array<number>(16).fill(I32), ...uleb(0)],
     ]),
     ...section(2, [...uleb(1), ...str('env'), ...str('memory'), 0x02, 0x00, ...uleb(0)]),
     ...section(3, [...uleb(fns.length), ...fns.flatMap(([, type]) => uleb(type))]),
