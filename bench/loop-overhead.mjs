@@ -1,31 +1,36 @@
 // bench/loop-overhead: luzts fit() versus a hand-written tfjs loop and tfjs model.fit, doing the
-// same work (same MLP 784-256-10, MNIST data, batch 128, Adam, shuffling, loss averaging, backend),
-// measured side by side and interleaved in one run. Prints the ratios; writes bench/results/.
+// same work (same model, MNIST data, batch 128, Adam, shuffling, loss averaging, backend),
+// measured side by side and interleaved in one run, for the MLP 784-256-10 and the small CNN
+// (conv16-pool-conv32-pool-dense). Ratios are medians of the per-round ratios (each round runs
+// the three loops back to back, so a slow spell of the machine hits all three).
+// Prints the ratios; writes bench/results/loop-overhead.json. MODELS=mlp or MODELS=cnn for one.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { accelerator, fit, setup, LuzRng } from '@luzts/core';
 import { loadMnist } from './mnist-data.mjs';
+import { benchCnn, benchMlp } from './models.mjs';
 
-const EPOCHS_PER_RUN = Number(process.env.EPOCHS ?? 3);
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const BATCH = 128;
 const backend = process.env.BACKEND ?? 'wasm';
+const MODELS = (process.env.MODELS ?? 'mlp,cnn').split(',');
+/** Per model: how to build it, the input shape of one digit, epochs per timed run. */
+const SPECS = {
+  mlp: { label: 'MLP 784-256-10', build: () => benchMlp(tf), shape: [784], epochs: Number(process.env.EPOCHS ?? 3) },
+  cnn: { label: 'CNN conv16-pool-conv32-pool-dense', build: () => benchCnn(tf), shape: [28, 28, 1], epochs: 1 },
+};
 
 await accelerator({ backend }).prepare();
-const { x, y } = loadMnist({ n: 8192 });
+const digits = loadMnist({ n: 8192 });
+const y = digits.y;
 const yOneHot = tf.oneHot(y, 10);
-
-const makeModel = (seed) =>
-  tf.sequential({
-    layers: [
-      tf.layers.dense({ inputShape: [784], units: 256, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed }) }),
-      tf.layers.dense({ units: 10, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }),
-    ],
-  });
+let x;
+let makeModel;
+let EPOCHS_PER_RUN;
 const loss = (logits, target) => tf.losses.softmaxCrossEntropy(tf.oneHot(target, 10), logits);
 
 async function luztsFit() {
-  const module = setup(() => makeModel(1), { loss, optimizer: () => tf.train.adam(1e-3) });
+  const module = setup(() => makeModel(), { loss, optimizer: () => tf.train.adam(1e-3) });
   const t0 = performance.now();
   const fitted = await fit(module, [x, y], { epochs: EPOCHS_PER_RUN, verbose: false, seed: 1, accelerator: accelerator({ backend }), dataloaderOptions: { batchSize: BATCH } });
   const ms = performance.now() - t0;
@@ -36,7 +41,7 @@ async function luztsFit() {
 /** What a careful user writes by hand: shuffle, gather, gradients, step, running loss mean on device. */
 async function handLoop() {
   const t0 = performance.now();
-  const model = makeModel(1);
+  const model = makeModel();
   const opt = tf.train.adam(1e-3);
   const rng = new LuzRng(1);
   const vars = model.trainableWeights.map((w) => w.read());
@@ -68,7 +73,7 @@ async function handLoop() {
 
 async function tfjsModelFit() {
   const t0 = performance.now();
-  const model = makeModel(1);
+  const model = makeModel();
   // The same loss on logits (tfjs's 'categoricalCrossentropy' expects probabilities).
   model.compile({ optimizer: tf.train.adam(1e-3), loss: (yTrue, yPred) => tf.losses.softmaxCrossEntropy(yTrue, yPred) });
   await model.fit(x, yOneHot, { epochs: EPOCHS_PER_RUN, batchSize: BATCH, shuffle: true, verbose: 0 });
@@ -79,21 +84,30 @@ async function tfjsModelFit() {
 }
 
 const runners = { 'luzts fit()': luztsFit, 'hand-written loop': handLoop, 'tfjs model.fit': tfjsModelFit };
-const times = Object.fromEntries(Object.keys(runners).map((k) => [k, []]));
-for (const run of Object.values(runners)) await run(); // warm-up: kernels, allocations
-for (let r = 0; r < ROUNDS; r++) {
-  for (const [name, run] of Object.entries(runners)) times[name].push(await run());
-}
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const steps = EPOCHS_PER_RUN * Math.floor(x.shape[0] / BATCH);
-const rows = Object.entries(times).map(([name, ts]) => ({ name, medianMs: median(ts), msPerStep: median(ts) / steps }));
-const hand = rows[1].medianMs;
-const tfjsFit = rows[2].medianMs;
-console.log(`loop overhead — MLP 784-256-10, batch ${BATCH}, Adam, ${steps} steps per run, ${ROUNDS} interleaved rounds, backend ${tf.getBackend()}`);
-for (const r of rows) console.log(`  ${r.name.padEnd(20)} ${r.medianMs.toFixed(0).padStart(6)} ms   ${r.msPerStep.toFixed(2)} ms/step`);
-const ratioHand = rows[0].medianMs / hand;
-const ratioTfjs = rows[0].medianMs / tfjsFit;
-console.log(`  ratio fit()/hand-written loop: ${ratioHand.toFixed(3)} (target <= 1.03)`);
-console.log(`  ratio fit()/tfjs model.fit:    ${ratioTfjs.toFixed(3)} (target <= 1.0)`);
+const results = {};
+for (const key of MODELS) {
+  const spec = SPECS[key];
+  if (spec == null) throw new Error(`MODELS: unknown model '${key}' (expected mlp and/or cnn)`);
+  x = digits.x.reshape([digits.x.shape[0], ...spec.shape]);
+  makeModel = spec.build;
+  EPOCHS_PER_RUN = spec.epochs;
+  const times = Object.fromEntries(Object.keys(runners).map((k) => [k, []]));
+  for (const run of Object.values(runners)) await run(); // warm-up: kernels, allocations
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [name, run] of Object.entries(runners)) times[name].push(await run());
+  }
+  x.dispose();
+  const steps = EPOCHS_PER_RUN * Math.floor(digits.x.shape[0] / BATCH);
+  const rows = Object.entries(times).map(([name, ts]) => ({ name, medianMs: median(ts), msPerStep: median(ts) / steps, runsMs: ts.map((t) => +t.toFixed(1)) }));
+  const [fitTimes, handTimes, tfjsTimes] = Object.values(times);
+  const ratioHand = median(fitTimes.map((t, i) => t / handTimes[i]));
+  const ratioTfjs = median(fitTimes.map((t, i) => t / tfjsTimes[i]));
+  console.log(`loop overhead — ${spec.label}, batch ${BATCH}, Adam, ${steps} steps per run, ${ROUNDS} interleaved rounds, backend ${tf.getBackend()}`);
+  for (const r of rows) console.log(`  ${r.name.padEnd(20)} ${r.medianMs.toFixed(0).padStart(6)} ms   ${r.msPerStep.toFixed(2)} ms/step`);
+  console.log(`  ratio fit()/hand-written loop: ${ratioHand.toFixed(3)} (target <= 1.03)`);
+  console.log(`  ratio fit()/tfjs model.fit:    ${ratioTfjs.toFixed(3)} (target <= 1.0)`);
+  results[key] = { steps, rows, ratioHand, ratioTfjs };
+}
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-writeFileSync(new URL('./results/loop-overhead.json', import.meta.url), JSON.stringify({ backend: tf.getBackend(), steps, rounds: ROUNDS, rows, ratioHand, ratioTfjs, date: new Date().toISOString() }, null, 2));
+writeFileSync(new URL('./results/loop-overhead.json', import.meta.url), JSON.stringify({ backend: tf.getBackend(), rounds: ROUNDS, results, date: new Date().toISOString() }, null, 2));

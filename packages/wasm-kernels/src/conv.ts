@@ -18,7 +18,7 @@ import {
   type Pad4,
   type WasmBackendLike,
 } from './wasm.js';
-import { floatOffset, simdKernels, TN_ROWS, TN_VECS, type SimdKernels } from './simd.js';
+import { DG_ROWS, DG_VECS, floatOffset, simdKernels, type SimdKernels } from './simd.js';
 
 /** The SIMD row copier and the heap byte offsets of an im2col's source and destination. */
 interface FastRows {
@@ -60,6 +60,9 @@ function explicitPad(pads: [number, number, number, number]): Pad4 {
   ];
 }
 
+
+/** Which algorithm the last `Conv2DBackpropFilter` call used (for tests and profiling). */
+export let lastFilterGradPath: 'nhwc' | 'im2col' | 'shifted' | 'empty' = 'empty';
 
 /** Largest im2col buffer, in elements (64 MiB of float32); larger problems go in batch chunks. */
 const IM2COL_MAX_ELEMENTS = 1 << 24;
@@ -163,10 +166,10 @@ function shiftedIm2col(xp: Float32Array, cols: Float32Array, b0: number, nb: num
 }
 
 /**
- * Filter gradient of an ordinary NHWC convolution: `dW = cols^T · dy` with the transposed
- * im2col matrix `cols^T` ([fh*fw*ci, pixels]) and `dy` as [pixels, co]. Narrow `cols^T` (first
- * layers) with SIMD: {@link filterGradDirect}; otherwise one untransposed (XNNPACK) wasm
- * `BatchMatMul` whose [fh*fw*ci, co] output already is the filter layout, with `cols^T` from
+ * Filter gradient of an ordinary NHWC convolution. With SIMD and `co` a multiple of 4 (every
+ * usual layer): {@link filterGradNhwc}, no im2col. Otherwise `dW = cols^T · dy` with the
+ * transposed im2col matrix `cols^T` ([fh*fw*ci, pixels]) and `dy` as [pixels, co]: one
+ * untransposed (XNNPACK) wasm `BatchMatMul` whose [fh*fw*ci, co] output already is the filter layout, with `cols^T` from
  * {@link im2col} or, without SIMD at stride 1 with a wide im2col, from block copies of the padded
  * input ({@link shiftedIm2col}). Batches whose im2col would exceed 64 MiB go in chunks (partial
  * products summed in float64).
@@ -184,12 +187,18 @@ function conv2DFilterGrad(
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, padInfo } = info;
   const filterShape = [fh, fw, ci, co];
   if (fh * fw * ci * co === 0 || n * oh * ow === 0) {
+    lastFilterGradPath = 'empty';
     const zeros = backend.makeOutput(filterShape, 'float32');
     floatViews(backend, zeros)[0].fill(0);
     return zeros;
   }
   const temps: TensorInfo[] = [];
   try {
+    const simd = simdKernels(backend);
+    if (simd != null && co % 4 === 0 && readsInsidePadded(info) && floatOffset(backend, x) != null && floatOffset(backend, dy) != null) {
+      lastFilterGradPath = 'nhwc';
+      return filterGradNhwc(backend, info, x, dy, simd);
+    }
     // Channels outermost, so that im2col reads rows in order (no copy for ci = 1).
     const xt = ci === 1 ? x : transpose(backend, x, [3, 0, 1, 2]);
     if (xt !== x) temps.push(xt);
@@ -198,10 +207,8 @@ function conv2DFilterGrad(
     // Without SIMD, block copies pay for padding dy and a wider product when the im2col matrix
     // is wide compared to dy (measured: ci = 16, co = 32 gains; ci = 1, co = 16 loses). With the
     // SIMD row copier the plain im2col is faster (conv 16 -> 32 on 14x14, batch 128: 14 vs 18 ms).
-    const simd = simdKernels(backend);
     const shifted = simd == null && sh === 1 && sw === 1 && oh === hp - (fh - 1) * dh && ow === wp - (fw - 1) * dw && fh * fw * ci >= 2 * co;
-    const direct = simd != null && fh * fw * ci <= DIRECT_MAX_K && co % 4 === 0;
-    if (direct && floatOffset(backend, xt) != null && floatOffset(backend, dy) != null) return filterGradDirect(backend, info, xt, dy, simd);
+    lastFilterGradPath = shifted ? 'shifted' : 'im2col';
     if (!shifted) {
       return filterGradByMatMul(backend, info, xt, dy, oh * ow, (src, cols, b0, nb, fast) => im2col(src, cols, b0, nb, info, fast));
     }
@@ -224,64 +231,127 @@ function conv2DFilterGrad(
 }
 
 /**
- * Largest `fh * fw * ci` of the direct SIMD filter gradient. Measured (batch 128, fresh `dy` each
- * call): first layer 1 -> 16 on 28x28 (k = 9) 1.8 ms direct vs 6.0-6.7 ms XNNPACK (mostly re-packing
- * `dy`); 16 -> 32 on 14x14 (k = 144) 13.2-14.8 ms direct vs 12.2-12.6 ms XNNPACK.
+ * Whether every input position a convolution reads lies inside its zero-padded input (tfjs's
+ * paddings always satisfy this; an explicit padding with `dimRoundingMode: 'ceil'` may not).
  */
-const DIRECT_MAX_K = 27;
-/** Pixels per float32 register accumulation before the float64 flush. */
-const DIRECT_PIXELS = 1024;
+function readsInsidePadded(info: backend_util.Conv2DInfo): boolean {
+  const { inHeight: h, inWidth: w, outHeight: oh, outWidth: ow, filterHeight: fh, filterWidth: fw } = info;
+  const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, padInfo } = info;
+  const { top, bottom, left, right } = padInfo;
+  return (
+    top >= 0 &&
+    bottom >= 0 &&
+    left >= 0 &&
+    right >= 0 &&
+    (oh - 1) * sh + (fh - 1) * dh < h + top + bottom &&
+    (ow - 1) * sw + (fw - 1) * dw < w + left + right
+  );
+}
 
 /**
- * Filter gradient for narrow im2col matrices (the first layer: `fh * fw * ci` small, `co` a
- * multiple of 4): `cols^T · dy` by the SIMD register-blocked product, which reads `dy` as stored
- * (XNNPACK first re-packs all of `dy`, which costs more than the product when `k` is small).
- * Sums run in float32 over 1024 pixels, then in float64.
+ * `x` (NHWC, float32 on the heap) zero-padded by `pads` in height and width, written by the SIMD
+ * row copier (the stock wasm `PadV2` takes ~1.4 ms for a 128 x 14 x 14 x 16 batch; this ~0.1 ms).
  */
-function filterGradDirect(backend: WasmBackendLike, info: backend_util.Conv2DInfo, xt: TensorInfo, dy: TensorInfo, simd: SimdKernels): TensorInfo {
-  const { batchSize: n, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co, filterHeight: fh, filterWidth: fw } = info;
+function padImages(backend: WasmBackendLike, x: TensorInfo, pads: { top: number; bottom: number; left: number; right: number }, simd: SimdKernels): TensorInfo {
+  const [n, h, w, c] = x.shape;
+  const { top, bottom, left, right } = pads;
+  const wp = w + left + right;
+  const out = backend.makeOutput([n, h + top + bottom, wp, c], 'float32');
+  const [src, dst] = [x, out].map((t) => floatOffset(backend, t));
+  if (src == null || dst == null) {
+    free(backend, out);
+    throw new Error('@luzts/wasm-kernels: Conv2DBackpropFilter: a tensor has no wasm heap offset.');
+  }
+  const row = 4 * w * c;
+  simd.imageRows(src, dst, n, h * row, h, row, 4 * left * c, row, 4 * right * c, 4 * top * wp * c, 4 * bottom * wp * c);
+  return out;
+}
+
+/** Input channels per register block of {@link filterGradNhwc} (2 x 16 measured fastest). */
+const CHANNEL_BLOCK = 2;
+/** Output pixels per float32 register accumulation of {@link filterGradNhwc} (whole images). */
+const NHWC_PIXELS = 1024;
+
+/**
+ * Filter gradient without im2col (wider layers with SIMD, `co` a multiple of 4):
+ * `dW[kh, kw, c, o] = sum_p xp[p @ (kh, kw), c] * dy[p, o]`, read in place from the zero-padded
+ * NHWC input `xp` and `dy` by the SIMD register blocks `dg{kb}x{cv}` (2 input channels x 16 output
+ * channels; ~33 GFLOP/s on this machine, XNNPACK's GEMM peak, without im2col's copy or XNNPACK's
+ * re-packing of `dy`). A few whole images at a time (<= 1024 pixels) stay in cache while all
+ * (kh, kw, channel) blocks pass over them; sums run in float32 per pass, then in float64.
+ */
+function filterGradNhwc(backend: WasmBackendLike, info: backend_util.Conv2DInfo, x: TensorInfo, dy: TensorInfo, simd: SimdKernels): TensorInfo {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co } = info;
+  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, padInfo } = info;
+  const { top, bottom, left, right } = padInfo;
+  const hp = h + top + bottom;
+  const wp = w + left + right;
   const k = fh * fw * ci;
-  const perImage = oh * ow;
-  const chunk = Math.max(1, Math.min(n, Math.floor(IM2COL_MAX_ELEMENTS / (k * perImage))));
+  const padded = top + bottom + left + right > 0;
+  const xp = padded ? padImages(backend, x, padInfo, simd) : x;
   const out = backend.makeOutput([fh, fw, ci, co], 'float32');
   const acc = backend.makeOutput([2 * k * co], 'float32'); // float64 accumulators
   try {
+    const [xAt, dyAt, accAt] = [xp, dy, acc].map((t) => floatOffset(backend, t));
+    if (xAt == null || dyAt == null || accAt == null || accAt % 8 !== 0) {
+      // Fresh float32 outputs and float32 inputs (checked by the caller) always have one.
+      throw new Error('@luzts/wasm-kernels: Conv2DBackpropFilter: a tensor has no wasm heap offset.');
+    }
+    const [accV] = floatViews(backend, acc);
+    new Float64Array(accV.buffer, accV.byteOffset, k * co).fill(0);
+    const perImage = oh * ow;
+    const chunk = Math.max(1, Math.min(n, Math.floor(NHWC_PIXELS / perImage)));
+    const xPixel = 4 * sw * ci;
+    const xRowJump = 4 * ci * (sh * wp - ow * sw);
+    const xImageJump = 4 * ci * wp * (hp - oh * sh);
     for (let b0 = 0; b0 < n; b0 += chunk) {
       const nb = Math.min(chunk, n - b0);
-      const rows = nb * perImage;
-      const cols = backend.makeOutput([k, rows], 'float32');
-      try {
-        const [colsAt, srcAt, dyAt, accAt] = [cols, xt, dy, acc].map((t) => floatOffset(backend, t));
-        if (colsAt == null || srcAt == null || dyAt == null || accAt == null || accAt % 8 !== 0) {
-          // Fresh float32 outputs and float32 inputs (checked by the caller) always have one.
-          throw new Error('@luzts/wasm-kernels: Conv2DBackpropFilter: a tensor has no wasm heap offset.');
-        }
-        const [colsV, srcV, accV] = floatViews(backend, cols, xt, acc);
-        if (b0 === 0) new Float64Array(accV.buffer, accV.byteOffset, k * co).fill(0);
-        im2col(srcV, colsV, b0, nb, info, { simd, src: srcAt, cols: colsAt });
-        const dyBase = dyAt + 4 * b0 * perImage * co;
-        for (let p0 = 0; p0 < rows; p0 += DIRECT_PIXELS) {
-          const np = Math.min(DIRECT_PIXELS, rows - p0);
-          for (let k0 = 0; k0 < k; k0 += TN_ROWS) {
-            const kb = Math.min(TN_ROWS, k - k0);
-            for (let c0 = 0; c0 < co; c0 += 4 * TN_VECS) {
-              const cv = Math.min(TN_VECS, (co - c0) / 4);
-              simd[`tn${kb}x${cv}`](colsAt + 4 * (k0 * rows + p0), 4 * rows, dyBase + 4 * (p0 * co + c0), 4 * co, accAt + 8 * (k0 * co + c0), 8 * co, np);
+      for (let kh = 0; kh < fh; kh++) {
+        for (let kw = 0; kw < fw; kw++) {
+          const xBase = xAt + 4 * ((b0 * hp + kh * dh) * wp + kw * dw) * ci;
+          const outBase = accAt + 8 * (kh * fw + kw) * ci * co;
+          // One input channel: the taps of a filter row are adjacent floats of x (dilation 1),
+          // so they form the register block instead of channels.
+          const tapBlock = ci === 1 && dw === 1 ? Math.min(DG_ROWS, fw - kw) : 0;
+          if (tapBlock > 0) {
+            for (let o0 = 0; o0 < co; o0 += 4 * DG_VECS) {
+              const cv = Math.min(DG_VECS, (co - o0) / 4);
+              const dyAt0 = dyAt + 4 * (b0 * perImage * co + o0);
+              simd[`dg${tapBlock}x${cv}`](xBase, dyAt0, outBase + 8 * o0, 8 * co, ow, oh, nb, xPixel, xRowJump, xImageJump, 4 * co);
+            }
+            kw += tapBlock - 1;
+            continue;
+          }
+          for (let c0 = 0; c0 < ci; c0 += CHANNEL_BLOCK) {
+            const kb = Math.min(CHANNEL_BLOCK, ci - c0);
+            for (let o0 = 0; o0 < co; o0 += 4 * DG_VECS) {
+              const cv = Math.min(DG_VECS, (co - o0) / 4);
+              simd[`dg${kb}x${cv}`](
+                xBase + 4 * c0,
+                dyAt + 4 * (b0 * perImage * co + o0),
+                outBase + 8 * (c0 * co + o0),
+                8 * co,
+                ow,
+                oh,
+                nb,
+                xPixel,
+                xRowJump,
+                xImageJump,
+                4 * co,
+              );
             }
           }
         }
-      } finally {
-        free(backend, cols);
       }
     }
-    const [outV, accV] = floatViews(backend, out, acc);
-    outV.set(new Float64Array(accV.buffer, accV.byteOffset, k * co));
+    const [outV, accV2] = floatViews(backend, out, acc);
+    outV.set(new Float64Array(accV2.buffer, accV2.byteOffset, k * co));
     return out;
   } catch (e) {
     free(backend, out);
     throw e;
   } finally {
-    free(backend, acc);
+    free(backend, acc, ...(padded ? [xp] : []));
   }
 }
 

@@ -3,6 +3,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels, wasmTrainingKernelNames } from './index.js';
 import { setSimdEnabled, simdKernels } from './simd.js';
+import * as conv from './conv.js';
 import type { WasmBackendLike } from './wasm.js';
 
 /** Small seeded PRNG (mulberry32). */
@@ -192,31 +193,60 @@ describe('conv2d gradients (Conv2DBackpropFilter, Conv2DBackpropInput)', () => {
     }
   });
 
-  it('match the CPU backend on the direct SIMD filter-gradient path (fh*fw*ci <= 27, co % 4 = 0), register-block remainders and batch chunks', async () => {
+  it('match the CPU backend on first layers (one input channel: filter taps as the register block), block remainders', async () => {
     const r = prng(27);
     // [n, h, w, ci, fh, fw, co, stride, pad, dilation] (tfjs has no conv2d gradient for dilations > 1)
     const cases: Array<[number, number, number, number, number, number, number, number, Pad, number]> = [
-      [4, 12, 12, 1, 3, 3, 16, 1, 'same', 1], // the first conv layer: k = 9 rows in blocks of 2 + a 1; 4 vectors
-      [3, 9, 11, 1, 2, 2, 20, 2, 'valid', 1], // k = 4: 2 blocks of 2; co = 20: 4 + 1 vectors
-      [2, 10, 9, 2, 1, 5, 12, 1, [[0, 0], [1, 2], [0, 3], [0, 0]], 1], // k = 10; 3 vectors
-      [2, 11, 11, 3, 3, 3, 24, 2, 'same', 1], // k = 27; 4 + 2 vectors
+      [4, 12, 12, 1, 3, 3, 16, 1, 'same', 1], // the first conv layer: 3 taps per block; 4 vectors
+      [3, 9, 11, 1, 2, 2, 20, 2, 'valid', 1], // 2 taps; co = 20: 4 + 1 vectors
+      [2, 11, 10, 1, 5, 5, 8, 1, 'same', 1], // 5 taps per row: blocks of 3 + 2
+      [2, 10, 9, 1, 1, 5, 12, 1, [[0, 0], [1, 2], [0, 3], [0, 0]], 1], // uneven explicit pads; 3 vectors
+      [2, 11, 11, 3, 3, 3, 24, 2, 'same', 1], // 3 channels: channel blocks of 2 + 1; 4 + 2 vectors
       [2, 13, 12, 1, 3, 3, 4, 3, 'valid', 1], // stride 3, one vector
     ];
     for (const [n, h, w, ci, fh, fw, co, s, pad, d] of cases) {
       const xv = values(r, n * h * w * ci);
-      await compare(`direct filter grad x[${n},${h},${w},${ci}] f${fh}x${fw} co ${co} s${s} d${d} ${JSON.stringify(pad)}`, () => {
+      const label = `first-layer filter grad x[${n},${h},${w},${ci}] f${fh}x${fw} co ${co} s${s} d${d} ${JSON.stringify(pad)}`;
+      await compare(label, () => {
         const x = tf.tensor4d(xv, [n, h, w, ci]);
         const filterShape: [number, number, number, number] = [fh, fw, ci, co];
         const { outShape } = tf.backend_util.computeConv2DInfo(x.shape, filterShape, s, d, pad as 'same');
         const dy = tf.sin(tf.range(0, outShape.reduce((p, q) => p * q, 1)).reshape(outShape));
         return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: s, pad, dataFormat: 'NHWC', filterShape } as never) as tf.Tensor;
       });
+      expect(conv.lastFilterGradPath, label).toBe('nhwc');
     }
   });
 
-  it('direct SIMD filter gradient in batch chunks equals the sum over two half batches (one chunk each)', async () => {
-    // 27 * 16384 im2col elements per image: 40 images exceed the 2^24-element buffer (2 chunks),
-    // 20 do not. (The CPU backend would need ~10 s for this size; the one-chunk path is checked
+  it('match the CPU backend on the im2col-free NHWC filter-gradient path (fh*fw*ci > 27, co % 4 = 0): block remainders, strides, paddings, image chunks', async () => {
+    const r = prng(31);
+    // [n, h, w, ci, fh, fw, co, stride, pad, dilation]
+    const cases: Array<[number, number, number, number, number, number, number, number | [number, number], Pad, number]> = [
+      [7, 14, 14, 16, 3, 3, 32, 1, 'same', 1], // the benchmark CNN's second layer: 5 images per chunk, 2 chunks
+      [3, 9, 11, 5, 3, 3, 20, 2, 'valid', 1], // ci = 5: blocks of 2, 2, 1; co = 20: 4 + 1 vectors
+      [2, 10, 9, 7, 2, 5, 12, 1, [[0, 0], [1, 2], [0, 3], [0, 0]], 1], // uneven explicit pads; 3 vectors
+      [2, 12, 13, 4, 3, 3, 8, [2, 3], 'same', 1], // different strides per axis
+      [2, 12, 12, 4, 3, 3, 4, 3, 'same', 1], // stride 3
+      [1, 40, 36, 4, 3, 3, 8, 1, 'same', 1], // 1440 pixels per image: one image per chunk
+      [5, 6, 6, 3, 5, 5, 16, 1, 'valid', 1], // 2 x 2 outputs
+    ];
+    for (const [n, h, w, ci, fh, fw, co, s, pad, d] of cases) {
+      const xv = values(r, n * h * w * ci);
+      const label = `nhwc filter grad x[${n},${h},${w},${ci}] f${fh}x${fw} co ${co} s${s} d${d} ${JSON.stringify(pad)}`;
+      await compare(label, () => {
+        const x = tf.tensor4d(xv, [n, h, w, ci]);
+        const filterShape: [number, number, number, number] = [fh, fw, ci, co];
+        const { outShape } = tf.backend_util.computeConv2DInfo(x.shape, filterShape, s, d, pad as 'same');
+        const dy = tf.sin(tf.range(0, outShape.reduce((p, q) => p * q, 1)).reshape(outShape));
+        return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: s, pad, dataFormat: 'NHWC', filterShape, dilations: d } as never) as tf.Tensor;
+      });
+      expect(conv.lastFilterGradPath, label).toBe('nhwc');
+    }
+  });
+
+  it('filter gradient of large images (one image per float32 accumulation) equals the sum over two half batches', async () => {
+    // 16384 pixels per image, more than the 1024 pixels of one float32 accumulation: each image
+    // is its own pass. (The CPU backend would need ~10 s for this size; small cases are checked
     // against it above.)
     await tf.setBackend('wasm');
     const xv = values(prng(29), 40 * 128 * 128 * 3);
@@ -229,7 +259,7 @@ describe('conv2d gradients (Conv2DBackpropFilter, Conv2DBackpropInput)', () => {
       const second = grad(x.slice([20, 0, 0, 0], [20, 128, 128, 3]), dy.slice([20, 0, 0, 0], [20, 128, 128, 4]));
       return [Float32Array.from(grad(x, dy).dataSync()), Float32Array.from(first.add(second).dataSync())];
     });
-    expectClose([whole], [halves], 'chunked direct filter grad', 1e-5);
+    expectClose([whole], [halves], 'large-image filter grad', 1e-5);
   });
 
   it('filter gradient does not let non-finite inputs leak into unused im2col columns', async () => {
@@ -237,13 +267,17 @@ describe('conv2d gradients (Conv2DBackpropFilter, Conv2DBackpropInput)', () => {
     // must only affect the filter taps that really read it (as on the CPU backend).
     const xv = new Float32Array(1 * 4 * 4 * 8).fill(0.5);
     xv[(1 * 4 + 3) * 8 + 2] = Number.POSITIVE_INFINITY; // x[0, 1, 3, 2]
-    await compare('non-finite input', () => {
-      const x = tf.tensor4d(xv, [1, 4, 4, 8]);
-      const dy = tf.ones([1, 4, 4, 2]);
-      const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 8, 2] } as never) as tf.Tensor;
-      // Inf where the tap reads x[.., 3, 2]; finite elsewhere. Compare finiteness and values.
-      return [tf.isFinite(dw).toFloat(), tf.where(tf.isFinite(dw), dw, tf.zerosLike(dw))];
-    });
+    // co = 2: im2col path; co = 4: im2col-free NHWC path.
+    for (const co of [2, 4]) {
+      await compare(`non-finite input, co ${co}`, () => {
+        const x = tf.tensor4d(xv, [1, 4, 4, 8]);
+        const dy = tf.ones([1, 4, 4, co]);
+        const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 8, co] } as never) as tf.Tensor;
+        // Inf where the tap reads x[.., 3, 2]; finite elsewhere. Compare finiteness and values.
+        return [tf.isFinite(dw).toFloat(), tf.where(tf.isFinite(dw), dw, tf.zerosLike(dw))];
+      });
+      expect(conv.lastFilterGradPath).toBe(co === 4 ? 'nhwc' : 'im2col');
+    }
   });
 
   it('throws a clear error for NCHW', async () => {

@@ -32,13 +32,13 @@ import { BACKEND, originals } from './wasm.js';
  *
  * - `BatchMatMul`, `_FusedMatMul`: transposed operands are transposed explicitly with the
  *   wasm `Transpose` kernel, then the original (fast) untransposed wasm kernel runs.
- * - `Conv2DBackpropFilter`: im2col + `dW = cols^T · dy` (already in the filter layout). The
- *   im2col rows are written by WebAssembly SIMD row copies (horizontal stride 1; other strides
- *   one JavaScript pass). Narrow im2col matrices (`fh * fw * ci <= 27`, `co % 4 == 0`: first
- *   layers) take a SIMD register-blocked product that reads `dy` in place (float32 partial sums
- *   over 1024 pixels, then float64); wider ones one untransposed wasm (XNNPACK) `BatchMatMul`.
- *   Without SIMD, a wide stride-1 im2col is built from block copies of the zero-padded input.
- *   Batches whose im2col exceeds 64 MiB go in chunks.
+ * - `Conv2DBackpropFilter`: with SIMD and `co` a multiple of 4, no im2col: the input is
+ *   zero-padded once (SIMD row copies) and WebAssembly SIMD register blocks (2 input channels, or
+ *   3 filter taps for a one-channel first layer, x 16 output channels) read it and `dy` in place,
+ *   a few whole images at a time so both stay in cache (~33 GFLOP/s, XNNPACK's GEMM peak here,
+ *   without re-packing `dy`); float32 sums per pass of <= 1024 pixels, then float64. Otherwise
+ *   im2col + `dW = cols^T · dy` (already in the filter layout) as one untransposed wasm (XNNPACK)
+ *   `BatchMatMul`, in batch chunks when the im2col exceeds 64 MiB.
  * - `Conv2DBackpropInput`: a wasm `Conv2D` of the (stride-dilated, padded) `dy` with the
  *   spatially flipped, in/out-transposed filter.
  * - `DepthwiseConv2dNativeBackpropFilter`, `DepthwiseConv2dNativeBackpropInput`: the same

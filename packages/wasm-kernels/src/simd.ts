@@ -3,8 +3,9 @@
  * here byte by byte (no build step, no binary asset), that imports the backend's
  * `WebAssembly.Memory`. Memory-bound passes (the max-pool gradient, im2col rows, bias add, row
  * sums: JavaScript loops over the heap cost up to ~15 ns per element for the branchy max-pool
- * gradient) and a register-blocked product for narrow filter gradients, which reads `dy` in place
- * where XNNPACK would first re-pack all of it.
+ * gradient), a fused Adam update and relu gradient, and register-blocked products for filter
+ * gradients, which read the padded input and `dy` in place where XNNPACK would first re-pack
+ * all of `dy` (and im2col would copy the input nine times).
  *
  * Used only where the backend's memory is exported and not shared (the single-threaded wasm
  * builds) and the engine validates SIMD; callers keep their JavaScript path for everything else.
@@ -87,10 +88,22 @@ export interface SimdKernels {
    */
   reluGrad(dy: number, x: number, dx: number, n4: number, unused0: number, unused1: number, unused2: number): void;
   /**
-   * `tn{kb}x{cv}` (kb in 1..{@link TN_ROWS}, cv in 1..{@link TN_VECS}): a register block of
-   * `out += cols · dy` over `n` pixels; see `tnBody`.
+   * `dg{kb}x{cv}` (kb in 1..{@link DG_ROWS}, cv in 1..{@link DG_VECS}): a register block of the
+   * direct (im2col-free) filter gradient over `images` images; see `dgBody`.
    */
-  [tn: `tn${number}x${number}`]: (cols: number, colRow: number, dy: number, dyRow: number, out: number, outRow: number, n: number) => void;
+  [dg: `dg${number}x${number}`]: (
+    x: number,
+    dy: number,
+    out: number,
+    outRow: number,
+    ow: number,
+    oh: number,
+    images: number,
+    xPixel: number,
+    xRowJump: number,
+    xImageJump: number,
+    dyPixel: number,
+  ) => void;
 }
 
 // --- a minimal assembler ------------------------------------------------------------------
@@ -517,54 +530,6 @@ function sumRowsBody(): number[] {
   return [...uleb(body.length), ...body];
 }
 
-/** Register blocks of the {@link SimdKernels.tn} product: rows of `cols` x 4-channel vectors. */
-export const TN_ROWS = 2;
-export const TN_VECS = 4;
-
-/**
- * The body of `tn{kb}x{cv}`: for `n` pixels (`n` >= 1), `out[j, 4v + l] += sum_p cols[j, p] *
- * dy[p, 4v + l]` for `j < kb`, `v < cv`, lanes `l < 4`, accumulated in float32 registers and then
- * added to float64 `out` (`outRow` bytes per row). `cols` rows are `colRow` bytes apart (one
- * float per pixel), `dy` rows `dyRow` bytes (one pixel per row).
- */
-function tnBody(kb: number, cv: number): number[] {
-  const [COLS, COL_ROW, DY, DY_ROW, OUT, OUT_ROW, N] = [0, 1, 2, 3, 4, 5, 6];
-  const ptr = (j: number) => 7 + j; // i32: read pointer of cols row j
-  const acc = (j: number, v: number) => 7 + kb + j * cv + v; // v128
-  const splat = (j: number) => 7 + kb + kb * cv + j; // v128
-  const body: number[] = [...uleb(2), ...uleb(kb), I32, ...uleb(kb * cv + kb), V128];
-  for (let j = 0; j < kb; j++) {
-    body.push(...op.get(COLS), ...op.i32(0), ...op.get(COL_ROW), ...op.i32(j), ...op.mul, ...op.add, ...op.add, ...op.set(ptr(j)));
-  }
-  for (let j = 0; j < kb; j++) for (let v = 0; v < cv; v++) body.push(...op.v128Const(Array<number>(16).fill(0)), ...op.set(acc(j, v)));
-  body.push(...op.loop);
-  for (let j = 0; j < kb; j++) {
-    body.push(...op.get(ptr(j)), ...op.f32Load, ...op.f32x4Splat, ...op.set(splat(j)));
-    body.push(...op.get(ptr(j)), ...op.i32(4), ...op.add, ...op.set(ptr(j)));
-  }
-  for (let v = 0; v < cv; v++) {
-    for (let j = 0; j < kb; j++) {
-      body.push(...op.get(acc(j, v)), ...op.get(splat(j)), ...op.get(DY), ...op.loadAt(16 * v), ...op.f32x4Mul, ...op.f32x4Add, ...op.set(acc(j, v)));
-    }
-  }
-  body.push(...op.get(DY), ...op.get(DY_ROW), ...op.add, ...op.set(DY));
-  body.push(...op.get(N), ...op.i32(1), ...op.sub, ...op.tee(N), ...op.brIf(0), ...op.end);
-  // Flush: out (float64) += acc, low and high lane pairs.
-  const high = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
-  for (let j = 0; j < kb; j++) {
-    for (let v = 0; v < cv; v++) {
-      for (const half of [0, 1]) {
-        const addr = [...op.get(OUT), ...op.get(OUT_ROW), ...op.i32(j), ...op.mul, ...op.add];
-        const value = half === 0 ? op.get(acc(j, v)) : [...op.get(acc(j, v)), ...op.get(acc(j, v)), ...op.shuffle(high)];
-        const off = 32 * v + 16 * half;
-        body.push(...addr, ...addr, ...op.loadAt(off), ...value, ...op.f64x2PromoteLow, ...op.f64x2Add, ...op.storeAt(off));
-      }
-    }
-  }
-  body.push(...op.end);
-  return [...uleb(body.length), ...body];
-}
-
 /** The Adam update function body (see {@link SimdKernels.adam}). */
 function adamBody(): number[] {
   const [X, G, M, V, OX, OM, OV, N4] = [0, 1, 2, 3, 4, 5, 6, 7];
@@ -669,6 +634,57 @@ function reluGradBody(): number[] {
   return [...uleb(body.length), ...body];
 }
 
+/** Register blocks of the {@link SimdKernels.dg} product: input channels x 4-channel vectors. */
+export const DG_ROWS = 3;
+export const DG_VECS = 4;
+
+/**
+ * The body of `dg{kb}x{cv}`: `out[j, 4v + l] += sum_p x[p, j] * dy[p, 4v + l]` for `j < kb`,
+ * `v < cv`, lanes `l < 4`, over `images` (>= 1) images of `oh` (>= 1) rows of `ow` (>= 1) pixels,
+ * accumulated in float32 registers and then added to float64 `out` (`outRow` bytes per row).
+ * `x` points at the input channels `j` (adjacent floats) of the first pixel's input; it advances
+ * `xPixel` bytes per pixel, `xRowJump` more after each row and `xImageJump` more after each
+ * image, so a zero-padded NHWC input is read in place for any stride. `dy` (the first pixel's
+ * first channel of the block) advances `dyPixel` bytes per pixel.
+ */
+function dgBody(kb: number, cv: number): number[] {
+  const [X, DY, OUT, OUT_ROW, OW, OH, IMAGES, X_PIXEL, X_ROW_JUMP, X_IMAGE_JUMP, DY_PIXEL] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const [COL, ROW] = [11, 12]; // i32
+  const acc = (j: number, v: number) => 13 + j * cv + v; // v128
+  const splat = (j: number) => 13 + kb * cv + j; // v128
+  const D = 13 + kb * cv + kb; // v128
+  const f32LoadAt = (offset: number) => [0x2a, 0x02, ...uleb(offset)];
+  const body: number[] = [...uleb(2), ...uleb(2), I32, ...uleb(kb * cv + kb + 1), V128];
+  for (let j = 0; j < kb; j++) for (let v = 0; v < cv; v++) body.push(...op.v128Const(Array<number>(16).fill(0)), ...op.set(acc(j, v)));
+  body.push(...op.loop, ...op.get(OH), ...op.set(ROW), ...op.loop, ...op.get(OW), ...op.set(COL), ...op.loop);
+  for (let j = 0; j < kb; j++) body.push(...op.get(X), ...f32LoadAt(4 * j), ...op.f32x4Splat, ...op.set(splat(j)));
+  for (let v = 0; v < cv; v++) {
+    body.push(...op.get(DY), ...op.loadAt(16 * v), ...op.set(D));
+    for (let j = 0; j < kb; j++) {
+      body.push(...op.get(acc(j, v)), ...op.get(splat(j)), ...op.get(D), ...op.f32x4Mul, ...op.f32x4Add, ...op.set(acc(j, v)));
+    }
+  }
+  const bump = (ptr: number, by: number) => [...op.get(ptr), ...op.get(by), ...op.add, ...op.set(ptr)];
+  const countDown = (ctr: number) => [...op.get(ctr), ...op.i32(1), ...op.sub, ...op.tee(ctr), ...op.brIf(0), ...op.end];
+  body.push(...bump(X, X_PIXEL), ...bump(DY, DY_PIXEL), ...countDown(COL));
+  body.push(...bump(X, X_ROW_JUMP), ...countDown(ROW));
+  body.push(...bump(X, X_IMAGE_JUMP), ...countDown(IMAGES));
+  // Flush: out (float64) += acc, low and high lane pairs.
+  const high = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
+  for (let j = 0; j < kb; j++) {
+    for (let v = 0; v < cv; v++) {
+      for (const half of [0, 1]) {
+        const addr = [...op.get(OUT), ...op.get(OUT_ROW), ...op.i32(j), ...op.mul, ...op.add];
+        const value = half === 0 ? op.get(acc(j, v)) : [...op.get(acc(j, v)), ...op.get(acc(j, v)), ...op.shuffle(high)];
+        const off = 32 * v + 16 * half;
+        body.push(...addr, ...addr, ...op.loadAt(off), ...value, ...op.f64x2PromoteLow, ...op.f64x2Add, ...op.storeAt(off));
+      }
+    }
+  }
+  body.push(...op.end);
+  return [...uleb(body.length), ...body];
+}
+
 /** The functions of the module, in export order. */
 function functions(): Array<[string, number, number[]]> {
   // [name, type (0: 7 i32 params, 1: 11 i32 params, 2: 16 i32 params), body]
@@ -680,7 +696,7 @@ function functions(): Array<[string, number, number[]]> {
     ['adam', 2, adamBody()],
     ['reluGrad', 0, reluGradBody()],
   ];
-  for (let kb = 1; kb <= TN_ROWS; kb++) for (let cv = 1; cv <= TN_VECS; cv++) fns.push([`tn${kb}x${cv}`, 0, tnBody(kb, cv)]);
+  for (let kb = 1; kb <= DG_ROWS; kb++) for (let cv = 1; cv <= DG_VECS; cv++) fns.push([`dg${kb}x${cv}`, 1, dgBody(kb, cv)]);
   return fns;
 }
 
