@@ -19,6 +19,7 @@ import {
   type WasmBackendLike,
 } from './wasm.js';
 import { DG_ROWS, DG_VECS, floatOffset, simdKernels, type SimdKernels } from './simd.js';
+import { conv2DForward, padImages, readsInsidePadded } from './conv-forward.js';
 
 /** The SIMD row copier and the heap byte offsets of an im2col's source and destination. */
 interface FastRows {
@@ -228,43 +229,6 @@ function conv2DFilterGrad(
   } finally {
     free(backend, ...temps);
   }
-}
-
-/**
- * Whether every input position a convolution reads lies inside its zero-padded input (tfjs's
- * paddings always satisfy this; an explicit padding with `dimRoundingMode: 'ceil'` may not).
- */
-function readsInsidePadded(info: backend_util.Conv2DInfo): boolean {
-  const { inHeight: h, inWidth: w, outHeight: oh, outWidth: ow, filterHeight: fh, filterWidth: fw } = info;
-  const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, padInfo } = info;
-  const { top, bottom, left, right } = padInfo;
-  return (
-    top >= 0 &&
-    bottom >= 0 &&
-    left >= 0 &&
-    right >= 0 &&
-    (oh - 1) * sh + (fh - 1) * dh < h + top + bottom &&
-    (ow - 1) * sw + (fw - 1) * dw < w + left + right
-  );
-}
-
-/**
- * `x` (NHWC, float32 on the heap) zero-padded by `pads` in height and width, written by the SIMD
- * row copier (the stock wasm `PadV2` takes ~1.4 ms for a 128 x 14 x 14 x 16 batch; this ~0.1 ms).
- */
-function padImages(backend: WasmBackendLike, x: TensorInfo, pads: { top: number; bottom: number; left: number; right: number }, simd: SimdKernels): TensorInfo {
-  const [n, h, w, c] = x.shape;
-  const { top, bottom, left, right } = pads;
-  const wp = w + left + right;
-  const out = backend.makeOutput([n, h + top + bottom, wp, c], 'float32');
-  const [src, dst] = [x, out].map((t) => floatOffset(backend, t));
-  if (src == null || dst == null) {
-    free(backend, out);
-    throw new Error('@luzts/wasm-kernels: Conv2DBackpropFilter: a tensor has no wasm heap offset.');
-  }
-  const row = 4 * w * c;
-  simd.imageRows(src, dst, n, h * row, h, row, 4 * left * c, row, 4 * right * c, 4 * top * wp * c, 4 * bottom * wp * c);
-  return out;
 }
 
 /** Input channels per register block of {@link filterGradNhwc} (2 x 16 measured fastest). */
@@ -548,12 +512,13 @@ function convInputGrad(
     if (!depthwise) {
       const wt = transpose(backend, flipped, [0, 1, 3, 2]); // [fh, fw, co, ci]
       temps.push(wt);
-      return run(
-        'Conv2D',
-        { x: cropped.x, filter: wt },
-        { strides: [1, 1], pad: explicitPad(cropped.pads), dataFormat: 'NHWC', dilations: [dh, dw], dimRoundingMode: undefined },
-        backend,
-      );
+      return conv2DForward(backend, cropped.x, wt, {
+        strides: [1, 1],
+        pad: explicitPad(cropped.pads),
+        dataFormat: 'NHWC',
+        dilations: [dh, dw],
+        dimRoundingMode: undefined,
+      });
     }
     const mult = co / ci;
     const out = run(

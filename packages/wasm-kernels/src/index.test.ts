@@ -4,6 +4,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels, wasmTrainingKernelNames } from './index.js';
 import { setSimdEnabled, simdKernels } from './simd.js';
 import * as conv from './conv.js';
+import * as matmul from './matmul.js';
+import * as convForward from './conv-forward.js';
 import type { WasmBackendLike } from './wasm.js';
 
 /** Small seeded PRNG (mulberry32). */
@@ -23,6 +25,7 @@ const values = (r: () => number, n: number, ties = false): Float32Array =>
   Float32Array.from({ length: n }, () => (ties ? Math.round(r() * 4 - 2) : r() * 2 - 1));
 
 type Arrays = Float32Array[];
+const size = (shape: number[]): number => shape.reduce((p, q) => p * q, 1);
 
 /** Runs `fn` on the CPU and on the wasm backend and returns the outputs of both. */
 async function onBoth(fn: () => tf.Tensor | tf.Tensor[]): Promise<{ cpu: Arrays; wasm: Arrays }> {
@@ -294,6 +297,42 @@ describe('conv2d gradients (Conv2DBackpropFilter, Conv2DBackpropInput)', () => {
   });
 });
 
+describe('Conv2D forward (SIMD register blocks)', () => {
+  it('matches the CPU backend over strides, paddings, vertical dilations and channel counts; other cases run the stock kernel', async () => {
+    const r = prng(51);
+    // [n, h, w, ci, fh, fw, co, stride, pad, dilation, path]
+    const cases: Array<[number, number, number, number, number, number, number, number | [number, number], Pad, number | [number, number], 'direct' | 'stock']> = [
+      [3, 28, 28, 1, 3, 3, 16, 1, 'same', 1, 'direct'], // the first layer
+      [2, 14, 14, 16, 3, 3, 32, 1, 'same', 1, 'direct'], // the second: two blocks of 16 channels
+      [2, 9, 12, 3, 3, 3, 20, 1, 'valid', 1, 'direct'], // 16 + 4 channels
+      [2, 11, 11, 5, 3, 2, 8, 2, 'same', 1, 'direct'], // stride 2: output width 6
+      [1, 10, 9, 4, 2, 3, 12, [1, 3], [[0, 0], [1, 2], [2, 2], [0, 0]], 1, 'direct'], // explicit pads, stride 3 across
+      [2, 12, 10, 2, 3, 3, 4, 1, 'same', [2, 1], 'direct'], // vertical dilation
+      [12, 40, 40, 3, 5, 5, 8, 1, 'same', 1, 'direct'], // 11 padded images per chunk: two chunks
+      [2, 9, 9, 3, 3, 3, 8, 1, 'same', 1, 'stock'], // odd output width
+      [2, 8, 8, 3, 3, 3, 6, 1, 'same', 1, 'stock'], // channels not a multiple of 4
+      [2, 10, 10, 3, 3, 3, 8, 1, 'same', [1, 2], 'stock'], // horizontal dilation
+    ];
+    for (const [n, h, w, ci, fh, fw, co, s, pad, d, path] of cases) {
+      const xv = values(r, n * h * w * ci);
+      const fv = values(r, fh * fw * ci * co);
+      const label = `conv2d x[${n},${h},${w},${ci}] f${fh}x${fw}x${co} s${s} d${d} ${JSON.stringify(pad)}`;
+      await compare(label, () => tf.conv2d(tf.tensor4d(xv, [n, h, w, ci]), tf.tensor4d(fv, [fh, fw, ci, co]), s as [number, number], pad as 'same', 'NHWC', d as [number, number]));
+      expect(convForward.lastConvPath, label).toBe(path);
+    }
+  });
+
+  it('is used inside Conv2DBackpropInput at stride 1', async () => {
+    const r = prng(52);
+    const xv = values(r, 2 * 10 * 10 * 8);
+    const fv = values(r, 3 * 3 * 8 * 4);
+    await compare('conv2d input gradient', () =>
+      tf.grad((p: tf.Tensor) => tf.conv2d(p as tf.Tensor4D, tf.tensor4d(fv, [3, 3, 8, 4]), 1, 'same').square().sum())(tf.tensor4d(xv, [2, 10, 10, 8])),
+    );
+    expect(convForward.lastConvPath).toBe('direct');
+  });
+});
+
 describe('depthwiseConv2d gradients', () => {
   it('match the CPU backend over random shapes, multipliers, strides and paddings', async () => {
     const r = prng(4);
@@ -365,6 +404,26 @@ describe('depthwiseConv2d gradients', () => {
 });
 
 describe('BatchMatMul / _FusedMatMul', () => {
+  it('narrow aᵀ · b products (a side < 16) run as SIMD blocks and match the CPU backend; wide ones transpose', async () => {
+    const r = prng(61);
+    // [k, m, n, batch, path]: out = aᵀ[m, k] · b[k, n]
+    const cases: Array<[number, number, number, number[], 'simd' | 'transpose']> = [
+      [128, 1568, 10, [], 'simd'], // a dense layer with 10 units: vectors from a, result transposed back
+      [1500, 12, 8, [2], 'simd'], // vectors from b; 1500 rows: two float32 accumulations; batch of 2
+      [7, 5, 4, [], 'simd'], // row blocks of 2, 2, 1
+      [9, 4, 36, [2, 2], 'simd'], // block of 16 + 16 + 4 columns; two batch dims
+      [130, 20, 24, [], 'transpose'], // wide: XNNPACK after a transpose
+      [10, 6, 6, [], 'transpose'], // no side a multiple of 4
+    ];
+    for (const [k, m, n, batch, path] of cases) {
+      const av = values(r, size([...batch, k, m]));
+      const bv = values(r, size([...batch, k, n]));
+      const label = `aT b: k ${k} m ${m} n ${n} batch [${batch}]`;
+      await compare(label, () => tf.matMul(tf.tensor(av, [...batch, k, m]), tf.tensor(bv, [...batch, k, n]), true, false));
+      expect(matmul.lastTransposedAPath, label).toBe(path);
+    }
+  });
+
   it('match the CPU backend for all transposes, ranks 2-4 and their gradients', async () => {
     const r = prng(6);
     for (let i = 0; i < 40; i++) {
@@ -608,6 +667,44 @@ describe('MaxPoolGrad, SIMD path (2x2 windows at stride 2 tiling the input, chan
     }
   });
 
+  it('MaxPool forward (SIMD for tiling 2x2/2, stock otherwise) is bit-identical to the CPU backend: NaN never wins, all-NaN windows give -Infinity', async () => {
+    const r = prng(41);
+    // [n, h, w, c, window, stride, pad]: the first four tile (SIMD), the rest run the stock kernel.
+    const cases: Array<[number, number, number, number, number, number, 'same' | 'valid']> = [
+      [2, 8, 6, 8, 2, 2, 'valid'],
+      [1, 4, 4, 4, 2, 2, 'same'],
+      [3, 2, 10, 12, 2, 2, 'valid'],
+      [1, 28, 28, 16, 2, 2, 'valid'],
+      [2, 7, 6, 8, 2, 2, 'valid'], // odd height: does not tile
+      [2, 6, 6, 6, 2, 2, 'valid'], // channels not a multiple of 4
+      [2, 9, 9, 4, 3, 2, 'same'],
+    ];
+    for (const [n, h, w, c, k, st, pad] of cases) {
+      const simdCase = k === 2 && h % 2 === 0 && w % 2 === 0 && c % 4 === 0;
+      const xv = values(r, n * h * w * c, true);
+      if (simdCase) {
+        // (The stock kernel lets NaN win, unlike the CPU backend: special values only where ours runs.)
+        for (let q = 0; q < xv.length; q++) {
+          const u = r();
+          if (u < 0.05) xv[q] = Number.NaN;
+          else if (u < 0.1) xv[q] = Number.NEGATIVE_INFINITY;
+        }
+        // One window of only NaN (top-left, channel 0).
+        for (const [dyy, dxx] of [[0, 0], [0, 1], [1, 0], [1, 1]]) xv[(dyy * w + dxx) * c] = Number.NaN;
+      }
+      const { cpu, wasm } = await onBoth(() => tf.maxPool(tf.tensor4d(xv, [n, h, w, c]), k, st, pad));
+      const label = `maxPool x[${n},${h},${w},${c}] ${k}/${st} ${pad}`;
+      if (simdCase) {
+        // Bit patterns: NaN-safe and exact (a maximum rounds nothing; ties of +0 / -0 keep the first).
+        expect(Array.from(new Uint32Array(wasm[0].buffer)), label).toEqual(Array.from(new Uint32Array(cpu[0].buffer)));
+        expect(wasm[0][0], label).toBe(Number.NEGATIVE_INFINITY);
+      } else {
+        const plain = (a: Float32Array) => Array.from(a, (v) => v + 0); // -0 -> +0 (the stock kernel's tie order differs)
+        expect(plain(wasm[0]), label).toEqual(plain(cpu[0]));
+      }
+    }
+  });
+
   it('writes every element of a reused (dirty) output buffer', async () => {
     await tf.setBackend('wasm');
     const xv = Float32Array.from({ length: 2 * 4 * 4 * 4 }, (_, k) => ((k * 37) % 23) - 11);
@@ -761,6 +858,7 @@ describe('memory', () => {
     const ids = tf.tensor1d([0, 2, 2, 9], 'int32');
     const big = tf.randomUniform([4, 8, 8, 8]); // SIMD paths: bias Add, Sum, 2x2 MaxPoolGrad
     const bias = tf.randomUniform([8]);
+    const f4 = tf.randomUniform([3, 3, 8, 4]);
     const round = () =>
       tf.tidy(() => {
         const outs = [
@@ -773,6 +871,10 @@ describe('memory', () => {
           tf.grad((p: tf.Tensor) => tf.maxPool(p as tf.Tensor4D, 3, 2, 'same').square().sum())(x),
           tf.unsortedSegmentSum(a.slice([0, 0], [4, 7]), ids, 3),
           ...tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.maxPool(tf.add(p, q) as tf.Tensor4D, 2, 2, 'valid').sum())([big, bias]),
+          // SIMD forward conv, im2col-free filter gradient, forward conv inside the input gradient
+          ...tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.conv2d(p as tf.Tensor4D, q as tf.Tensor4D, 1, 'same').relu().sum())([big, f4]),
+          tf.matMul(a, tf.randomUniform([5, 8]), true, false), // narrow aT b
+          tf.grad((p: tf.Tensor) => tf.relu(p).sum())(big), // fused relu gradient
         ];
         outs.forEach((o) => o.dataSync());
       });
@@ -784,6 +886,6 @@ describe('memory', () => {
     expect(after.numTensors).toBe(before.numTensors);
     expect(after.numBytes).toBe(before.numBytes);
     expect((tf.backend() as unknown as { numDataIds(): number }).numDataIds()).toBe(idsBefore);
-    tf.dispose([x, f, df, a, b, ids, big, bias]);
+    tf.dispose([x, f, df, a, b, ids, big, bias, f4]);
   });
 });

@@ -27,6 +27,13 @@ export interface SimdKernels {
    */
   maxPoolGrad2x2(x: number, g: number, dx: number, rows: number, ow: number, cb: number, rb: number): void;
   /**
+   * Max pooling over 2x2 windows at stride 2 that tile the input exactly, channels a multiple of
+   * 4: `out` gets each window's maximum, NaN never winning (a window of only NaN / -Infinity gives
+   * -Infinity), like the CPU backend. Same arguments as {@link SimdKernels.maxPoolGrad2x2}, with
+   * `out` (the pooled output) in place of `g` and the last two unused.
+   */
+  maxPool2x2(x: number, out: number, unused: number, rows: number, ow: number, cb: number, rb: number): void;
+  /**
    * im2col rows of `images` images (>= 1), written one after the other from `dst`: per image,
    * `before` bytes of zeros, then `n` rows (>= 0) of `lead` bytes of zeros, `len` bytes copied
    * from the source row and `tail` bytes of zeros, then `after` bytes of zeros. The first source
@@ -87,6 +94,28 @@ export interface SimdKernels {
    * `dy * 0` elsewhere (so `-0`, and NaN for infinite `dy`).
    */
   reluGrad(dy: number, x: number, dx: number, n4: number, unused0: number, unused1: number, unused2: number): void;
+  /**
+   * `cf{px}x{cv}` (px in 1..{@link CF_PIXELS}, cv in 1..{@link CF_VECS}): a register block of the
+   * direct forward convolution; see `cfBody`.
+   */
+  [cf: `cf${number}x${number}`]: (
+    x: number,
+    w: number,
+    out: number,
+    fh: number,
+    fwci: number,
+    xRowStride: number,
+    wRow: number,
+    blocks: number,
+    rows: number,
+    images: number,
+    xBlock: number,
+    xRowJump: number,
+    xImageJump: number,
+    outBlock: number,
+    xPixel: number,
+    outPixel: number,
+  ) => void;
   /**
    * `dg{kb}x{cv}` (kb in 1..{@link DG_ROWS}, cv in 1..{@link DG_VECS}): a register block of the
    * direct (im2col-free) filter gradient over `images` images; see `dgBody`.
@@ -322,6 +351,100 @@ function maxPoolGrad2x2Body(): number[] {
     ...op.brIf(0),
     ...op.end, // windows
     // skip the second input row of the window row
+    ...op.get(P),
+    ...op.get(RB),
+    ...op.add,
+    ...op.set(P),
+    ...op.get(ROWS),
+    ...op.i32(1),
+    ...op.sub,
+    ...op.tee(ROWS),
+    ...op.brIf(0),
+    ...op.end, // rows
+    ...op.end, // function
+  ];
+  return [...uleb(body.length), ...body];
+}
+
+/** The max-pool function body (see {@link SimdKernels.maxPool2x2}). */
+function maxPool2x2Body(): number[] {
+  const [X, OUT, , ROWS, OW, CB, RB] = [0, 1, 2, 3, 4, 5, 6];
+  const [P, XC, CH, Q, CB2, RCB] = [7, 8, 9, 10, 11, 12]; // i32
+  const [M, V, NINF] = [13, 14, 15]; // v128
+  const ninf = [0x00, 0x00, 0x80, 0xff];
+  /** m = v > m ? v : m, with v loaded from q + extra. */
+  const maxWith = (extra: number | null): number[] => [
+    ...op.get(Q),
+    ...(extra == null ? [] : [...op.get(extra), ...op.add]),
+    ...op.load,
+    ...op.tee(V),
+    ...op.get(M),
+    ...op.get(V),
+    ...op.get(M),
+    ...op.f32x4Gt,
+    ...op.bitselect,
+    ...op.set(M),
+  ];
+  const body: number[] = [
+    ...uleb(2),
+    ...uleb(6),
+    I32,
+    ...uleb(3),
+    V128,
+    ...op.v128Const([...ninf, ...ninf, ...ninf, ...ninf]),
+    ...op.set(NINF),
+    ...op.get(CB),
+    ...op.get(CB),
+    ...op.add,
+    ...op.set(CB2),
+    ...op.get(RB),
+    ...op.get(CB),
+    ...op.add,
+    ...op.set(RCB),
+    ...op.get(X),
+    ...op.set(P),
+    ...op.loop, // rows
+    ...op.get(OW),
+    ...op.set(XC),
+    ...op.loop, // windows of the row
+    ...op.i32(0),
+    ...op.set(CH),
+    ...op.loop, // channels, 4 at a time
+    ...op.get(P),
+    ...op.get(CH),
+    ...op.add,
+    ...op.set(Q),
+    ...op.get(NINF),
+    ...op.set(M),
+    ...maxWith(null),
+    ...maxWith(CB),
+    ...maxWith(RB),
+    ...maxWith(RCB),
+    ...op.get(OUT),
+    ...op.get(M),
+    ...op.store,
+    ...op.get(OUT),
+    ...op.i32(16),
+    ...op.add,
+    ...op.set(OUT),
+    ...op.get(CH),
+    ...op.i32(16),
+    ...op.add,
+    ...op.tee(CH),
+    ...op.get(CB),
+    ...op.ltU,
+    ...op.brIf(0),
+    ...op.end, // channels
+    ...op.get(P),
+    ...op.get(CB2),
+    ...op.add,
+    ...op.set(P),
+    ...op.get(XC),
+    ...op.i32(1),
+    ...op.sub,
+    ...op.tee(XC),
+    ...op.brIf(0),
+    ...op.end, // windows
     ...op.get(P),
     ...op.get(RB),
     ...op.add,
@@ -634,6 +757,65 @@ function reluGradBody(): number[] {
   return [...uleb(body.length), ...body];
 }
 
+/** Register blocks of the {@link SimdKernels.cf} convolution: output pixels x 4-channel vectors. */
+export const CF_PIXELS = 2;
+export const CF_VECS = 4;
+
+/**
+ * The body of `cf{px}x{cv}`: a direct NHWC convolution (no bias, no activation) of a zero-padded
+ * input, `px` horizontally adjacent output pixels by `4 * cv` output channels at a time:
+ * `out[p + i, 4v + l] = sum_kh sum_j x[p + i, kh, j] * w[kh, j, 4v + l]`, where `j` runs over the
+ * `fwci` = filter width x input channels floats that a filter row reads (adjacent in NHWC at
+ * horizontal dilation 1). Per output row, `blocks` blocks of `px` pixels; `rows` rows per image;
+ * `images` images (all >= 1). `x` points at the first pixel's tap (0, 0), channel 0; pixel `i` of a
+ * block reads from `x + i * xPixel`; filter row `kh` from `xRowStride` bytes further per `kh`. The
+ * pointers advance `xBlock` / `outBlock` bytes per block, `xRowJump` more after a row and
+ * `xImageJump` more after an image (`out` is contiguous). `w` points at output channel 0 of the
+ * block in an [fh, fwci, co] filter with `wRow` = 4 * co bytes per row; `out` pixels are
+ * `outPixel` bytes apart. Sums run in float32 in the order (kh, j), like XNNPACK's.
+ */
+function cfBody(px: number, cv: number): number[] {
+  const [X, W, OUT, FH, FWCI, X_ROW_STRIDE, W_ROW, BLOCKS, ROWS, IMAGES, X_BLOCK, X_ROW_JUMP, X_IMAGE_JUMP, OUT_BLOCK, X_PIXEL, OUT_PIXEL] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+  ];
+  const [ROW, BLOCK, KH, J, XK, XJ, WJ] = [16, 17, 18, 19, 20, 21, 22]; // i32
+  const acc = (i: number, v: number) => 23 + i * cv + v; // v128
+  const splat = (i: number) => 23 + px * cv + i; // v128
+  const WV = 23 + px * cv + px; // v128
+  const f32LoadAt = (offset: number) => [0x2a, 0x02, ...uleb(offset)];
+  const bump = (ptr: number, by: number) => [...op.get(ptr), ...op.get(by), ...op.add, ...op.set(ptr)];
+  const countDown = (ctr: number) => [...op.get(ctr), ...op.i32(1), ...op.sub, ...op.tee(ctr), ...op.brIf(0), ...op.end];
+  const body: number[] = [...uleb(2), ...uleb(7), I32, ...uleb(px * cv + px + 1), V128];
+  body.push(...op.loop, ...op.get(ROWS), ...op.set(ROW)); // images
+  body.push(...op.loop, ...op.get(BLOCKS), ...op.set(BLOCK)); // rows
+  body.push(...op.loop); // blocks
+  for (let i = 0; i < px; i++) for (let v = 0; v < cv; v++) body.push(...op.v128Const(Array<number>(16).fill(0)), ...op.set(acc(i, v)));
+  body.push(...op.get(X), ...op.set(XK), ...op.get(W), ...op.set(WJ), ...op.get(FH), ...op.set(KH));
+  body.push(...op.loop, ...op.get(XK), ...op.set(XJ), ...op.get(FWCI), ...op.set(J)); // kh
+  body.push(...op.loop); // j
+  for (let i = 0; i < px; i++) {
+    body.push(...op.get(XJ), ...(i === 0 ? [] : [...op.get(X_PIXEL), ...op.i32(i), ...op.mul, ...op.add]), ...f32LoadAt(0), ...op.f32x4Splat, ...op.set(splat(i)));
+  }
+  for (let v = 0; v < cv; v++) {
+    body.push(...op.get(WJ), ...op.loadAt(16 * v), ...op.set(WV));
+    for (let i = 0; i < px; i++) {
+      body.push(...op.get(acc(i, v)), ...op.get(splat(i)), ...op.get(WV), ...op.f32x4Mul, ...op.f32x4Add, ...op.set(acc(i, v)));
+    }
+  }
+  body.push(...op.get(XJ), ...op.i32(4), ...op.add, ...op.set(XJ), ...bump(WJ, W_ROW), ...countDown(J));
+  body.push(...bump(XK, X_ROW_STRIDE), ...countDown(KH));
+  for (let i = 0; i < px; i++) {
+    for (let v = 0; v < cv; v++) {
+      body.push(...op.get(OUT), ...(i === 0 ? [] : [...op.get(OUT_PIXEL), ...op.i32(i), ...op.mul, ...op.add]), ...op.get(acc(i, v)), ...op.storeAt(16 * v));
+    }
+  }
+  body.push(...bump(X, X_BLOCK), ...bump(OUT, OUT_BLOCK), ...countDown(BLOCK));
+  body.push(...bump(X, X_ROW_JUMP), ...countDown(ROW));
+  body.push(...bump(X, X_IMAGE_JUMP), ...countDown(IMAGES));
+  body.push(...op.end);
+  return [...uleb(body.length), ...body];
+}
+
 /** Register blocks of the {@link SimdKernels.dg} product: input channels x 4-channel vectors. */
 export const DG_ROWS = 3;
 export const DG_VECS = 4;
@@ -690,6 +872,7 @@ function functions(): Array<[string, number, number[]]> {
   // [name, type (0: 7 i32 params, 1: 11 i32 params, 2: 16 i32 params), body]
   const fns: Array<[string, number, number[]]> = [
     ['maxPoolGrad2x2', 0, maxPoolGrad2x2Body()],
+    ['maxPool2x2', 0, maxPool2x2Body()],
     ['imageRows', 1, imageRowsBody()],
     ['biasAdd', 0, biasAddBody()],
     ['sumRows', 0, sumRowsBody()],
@@ -697,6 +880,7 @@ function functions(): Array<[string, number, number[]]> {
     ['reluGrad', 0, reluGradBody()],
   ];
   for (let kb = 1; kb <= DG_ROWS; kb++) for (let cv = 1; cv <= DG_VECS; cv++) fns.push([`dg${kb}x${cv}`, 1, dgBody(kb, cv)]);
+  for (let px = 1; px <= CF_PIXELS; px++) for (let cv = 1; cv <= CF_VECS; cv++) fns.push([`cf${px}x${cv}`, 2, cfBody(px, cv)]);
   return fns;
 }
 
