@@ -1,23 +1,24 @@
 // bench/loop-overhead: luzts fit() versus a hand-written tfjs loop and tfjs model.fit, doing the
 // same work (same model, MNIST data, batch 128, Adam, shuffling, loss averaging, backend),
-// measured side by side and interleaved in one run, for the MLP 784-256-10 and the small CNN
-// (conv16-pool-conv32-pool-dense). Ratios are medians of the per-round ratios (each round runs
+// measured side by side and interleaved in one run, for the MLP 784-256-10, the small CNN
+// (conv16-pool-conv32-pool-dense) and the MNIST example's MLP (784-512-10, dropout 0.4). Ratios are medians of the per-round ratios (each round runs
 // the three loops back to back, so a slow spell of the machine hits all three).
-// Prints the ratios; writes bench/results/loop-overhead.json. MODELS=mlp or MODELS=cnn for one.
+// Prints the ratios; writes bench/results/loop-overhead.json. MODELS=mlp,cnn,mnist (default all three).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { accelerator, fit, setup, LuzRng } from '@luzts/core';
 import { loadMnist } from './mnist-data.mjs';
-import { benchCnn, benchMlp } from './models.mjs';
+import { benchCnn, benchMlp, benchMnistMlp } from './models.mjs';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const BATCH = 128;
 const backend = process.env.BACKEND ?? 'wasm';
-const MODELS = (process.env.MODELS ?? 'mlp,cnn').split(',');
+const MODELS = (process.env.MODELS ?? 'mlp,cnn,mnist').split(',');
 /** Per model: how to build it, the input shape of one digit, epochs per timed run. */
 const SPECS = {
   mlp: { label: 'MLP 784-256-10', build: () => benchMlp(tf), shape: [784], epochs: Number(process.env.EPOCHS ?? 3) },
   cnn: { label: 'CNN conv16-pool-conv32-pool-dense', build: () => benchCnn(tf), shape: [28, 28, 1], epochs: 1 },
+  mnist: { label: 'MNIST example MLP 784-512-10 (dropout 0.4)', build: () => benchMnistMlp(tf), shape: [784], epochs: 2 },
 };
 
 await accelerator({ backend }).prepare();
@@ -88,7 +89,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const results = {};
 for (const key of MODELS) {
   const spec = SPECS[key];
-  if (spec == null) throw new Error(`MODELS: unknown model '${key}' (expected mlp and/or cnn)`);
+  if (spec == null) throw new Error(`MODELS: unknown model '${key}' (expected mlp, cnn and/or mnist)`);
   x = digits.x.reshape([digits.x.shape[0], ...spec.shape]);
   makeModel = spec.build;
   EPOCHS_PER_RUN = spec.epochs;

@@ -26,3 +26,14 @@ export function benchCnn(tf) {
     ],
   });
 }
+
+/** The MLP of examples/mnist-mlp.mjs: 784-512-10 with dropout 0.4. */
+export function benchMnistMlp(tf) {
+  return tf.sequential({
+    layers: [
+      tf.layers.dense({ inputShape: [784], units: 512, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 1 }) }),
+      tf.layers.dropout({ rate: 0.4 }),
+      tf.layers.dense({ units: 10, kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
+    ],
+  });
+}

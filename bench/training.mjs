@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findTorchPython } from './torch-python.mjs';
-import { benchCnn, benchMlp } from './models.mjs';
+import { benchCnn, benchMlp, benchMnistMlp } from './models.mjs';
 
 const self = fileURLToPath(import.meta.url);
 const here = join(self, '..');
@@ -48,15 +48,7 @@ async function runChild(modelName, variant, { steps, warmup }) {
   const models = {
     mlp: () => benchMlp(tf),
     cnn: () => benchCnn(tf),
-    // examples/mnist-mlp.mjs
-    mnist: () =>
-      tf.sequential({
-        layers: [
-          tf.layers.dense({ inputShape: [784], units: 512, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 1 }) }),
-          tf.layers.dropout({ rate: 0.4 }),
-          tf.layers.dense({ units: 10, kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
-        ],
-      }),
+    mnist: () => benchMnistMlp(tf), // examples/mnist-mlp.mjs
   };
   const makeModel = models[modelName];
   const loss = (logits, target) => tf.losses.softmaxCrossEntropy(tf.oneHot(target, 10), logits);
