@@ -37,3 +37,20 @@ export function benchMnistMlp(tf) {
     ],
   });
 }
+
+/**
+ * One training step as @luzts/core takes it (variableGrads + applyGradients, Adam 1e-3, softmax
+ * cross-entropy on logits), synced on the loss: returns the step function.
+ */
+export function adamStepper(tf, { model, x, y }) {
+  const opt = tf.train.adam(1e-3);
+  return () => {
+    const loss = tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true })));
+      opt.applyGradients(grads);
+      return value;
+    });
+    loss.dataSync();
+    loss.dispose();
+  };
+}

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { findTorchPython } from '../torch-python.mjs';
-import { benchCnn, benchMlp } from '../models.mjs';
+import { adamStepper, benchCnn, benchMlp } from '../models.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -61,19 +61,7 @@ function cnn() {
   return { model, ...data([BATCH, 28, 28, 1], 10, 4) };
 }
 
-/** One training step, as @luzts/core does it: variableGrads + applyGradients. */
-function stepper({ model, x, y }) {
-  const opt = tf.train.adam(1e-3);
-  return () => {
-    const loss = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true })));
-      opt.applyGradients(grads);
-      return value;
-    });
-    loss.dataSync();
-    loss.dispose();
-  };
-}
+const stepper = (m) => adamStepper(tf, m);
 
 async function onBackend(name, fn) {
   await tf.setBackend(name);

@@ -2,7 +2,7 @@
 // accuracy), writing each epoch's metrics into the page. Bundled by scripts/build.mjs with esbuild.
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { accelerator, fit, luzCallback, luzMetricSet, setup, type LuzContext } from '@luzts/core';
+import { accelerator, fit, luzCallback, luzMetricSet, LuzRng, setup, type LuzContext } from '@luzts/core';
 import { nnCrossEntropyLoss } from '@luzts/losses';
 import { luzMetricAccuracy } from '@luzts/metrics';
 import { luzCallbackMixup } from '@luzts/mixup';
@@ -14,21 +14,10 @@ const setStatus = (status: 'loading' | 'training' | 'done' | 'error', text: stri
   $('status').textContent = text;
 };
 
-/** A seeded generator (mulberry32), so the data are the same on every visit. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Two interleaved spirals in [-1, 1]², `n` points per class; labels 0 and 1 (int32). */
 function twoSpirals(n: number, seed: number): { x: tf.Tensor2D; y: tf.Tensor1D; points: number[][]; labels: number[] } {
-  const rand = mulberry32(seed);
+  const rng = new LuzRng(seed); // seeded, so the data are the same on every visit
+  const rand = () => rng.uniform();
   const points: number[][] = [];
   const labels: number[] = [];
   for (let cls = 0; cls < 2; cls++) {

@@ -1,21 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ADAM_UPDATE, stockAdamApplyGradients } from './adam.js';
-import { registerWasmTrainingKernels } from './index.js';
 import { setSimdEnabled } from './simd.js';
-
-/** Small seeded PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng, useWasmKernels } from './test-support.js';
 
 // Shapes with element counts that are and are not multiples of 4 (SIMD body and scalar tail).
 const SHAPES: number[][] = [[7, 5], [33, 16], [3], [], [2, 2, 2, 2]];
@@ -72,16 +60,7 @@ function expectBitIdentical(a: Run, b: Run, label: string): void {
   expect(bits(a.moments), `${label}: moments`).toEqual(bits(b.moments));
 }
 
-beforeAll(async () => {
-  await tf.setBackend('wasm');
-  await tf.ready();
-  registerWasmTrainingKernels();
-});
-
-afterEach(async () => {
-  setSimdEnabled(true);
-  await tf.setBackend('wasm');
-});
+useWasmKernels();
 
 describe('fused Adam update (LuzAdamUpdate)', () => {
   it('is bit-identical to the stock tfjs Adam on wasm (SIMD and scalar paths, map and list gradients, lr/beta1 changes)', () => {

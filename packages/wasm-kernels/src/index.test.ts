@@ -3,22 +3,12 @@ import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels, wasmTrainingKernelNames } from './index.js';
 import { setSimdEnabled, simdKernels } from './simd.js';
+import { prng } from './test-support.js';
 import * as conv from './conv.js';
 import * as matmul from './matmul.js';
 import * as convForward from './conv-forward.js';
 import type { WasmBackendLike } from './wasm.js';
 
-/** Small seeded PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const int = (r: () => number, lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
 const values = (r: () => number, n: number, ties = false): Float32Array =>

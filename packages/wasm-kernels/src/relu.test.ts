@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { registerWasmTrainingKernels } from './index.js';
+import { describe, expect, it } from 'vitest';
 import { RELU_GRAD } from './relu.js';
 import { setSimdEnabled } from './simd.js';
+import { useWasmKernels } from './test-support.js';
 
 const SPECIAL = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0, -0, 1e-40, -1e-40, 2.5, -2.5];
 
@@ -16,16 +16,7 @@ async function reluGradOn(backend: string, x: Float32Array, dy: Float32Array, sh
   });
 }
 
-beforeAll(async () => {
-  await tf.setBackend('wasm');
-  await tf.ready();
-  registerWasmTrainingKernels();
-});
-
-afterEach(async () => {
-  setSimdEnabled(true);
-  await tf.setBackend('wasm');
-});
+useWasmKernels();
 
 describe('fused relu gradient (LuzReluGrad)', () => {
   it('is bit-identical to the CPU backend, NaN, infinities and signed zeros included (SIMD and scalar paths)', async () => {

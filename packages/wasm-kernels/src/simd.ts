@@ -209,102 +209,126 @@ const op = {
   f32x4Eq: [0xfd, 0x41],
 };
 
+/** `ptr += local` */
+const bump = (ptr: number, by: number): number[] => [...op.get(ptr), ...op.get(by), ...op.add, ...op.set(ptr)];
+/** `ptr += bytes` */
+const bumpBy = (ptr: number, bytes: number): number[] => [...op.get(ptr), ...op.i32(bytes), ...op.add, ...op.set(ptr)];
+/** Closes a counted loop: `if (--ctr != 0) continue; end`. */
+const countDown = (ctr: number): number[] => [...op.get(ctr), ...op.i32(1), ...op.sub, ...op.tee(ctr), ...op.brIf(0), ...op.end];
+/** `f32.load` at a constant byte offset from the address on the stack. */
+const f32LoadAt = (offset: number): number[] => [0x2a, 0x02, ...uleb(offset)];
+/** A v128 constant of four equal float32 lanes. */
+const f32x4Const = (v: number): number[] => {
+  const lane = Array.from(new Uint8Array(new Float32Array([v]).buffer));
+  return op.v128Const([...lane, ...lane, ...lane, ...lane]);
+};
+
+/** Locals of {@link tiled2x2Loops} (i32). */
+interface TiledLocals {
+  /** top-left of the current window in x */
+  P: number;
+  /** windows left in the row */
+  XC: number;
+  /** channel byte offset */
+  CH: number;
+  /** P + CH: the current group of 4 channels, for `inner` */
+  Q: number;
+  /** 2 * cb */
+  CB2: number;
+  /** rb + cb: the window's bottom-right element, relative to Q */
+  RCB: number;
+}
+
+/**
+ * The loops of the 2x2 pooling passes (params: x, a pointer advancing 16 bytes per group of 4
+ * channels, -, rows, ow, cb, rb): over `rows` window rows, `ow` windows per row, groups of 4
+ * channels; `inner` runs per group with local `Q` at the group's top-left element (its window's
+ * others at `Q + cb`, `Q + rb`, `Q + rcb`).
+ */
+function tiled2x2Loops(L: TiledLocals, inner: number[]): number[] {
+  const [X, PTR, , ROWS, OW, CB, RB] = [0, 1, 2, 3, 4, 5, 6];
+  return [
+    ...op.get(CB),
+    ...op.get(CB),
+    ...op.add,
+    ...op.set(L.CB2),
+    ...op.get(RB),
+    ...op.get(CB),
+    ...op.add,
+    ...op.set(L.RCB),
+    ...op.get(X),
+    ...op.set(L.P),
+    ...op.loop, // rows
+    ...op.get(OW),
+    ...op.set(L.XC),
+    ...op.loop, // windows of the row
+    ...op.i32(0),
+    ...op.set(L.CH),
+    ...op.loop, // channels, 4 at a time
+    ...op.get(L.P),
+    ...op.get(L.CH),
+    ...op.add,
+    ...op.set(L.Q),
+    ...inner,
+    ...bumpBy(PTR, 16),
+    ...op.get(L.CH),
+    ...op.i32(16),
+    ...op.add,
+    ...op.tee(L.CH),
+    ...op.get(CB),
+    ...op.ltU,
+    ...op.brIf(0),
+    ...op.end, // channels
+    ...bump(L.P, L.CB2),
+    ...countDown(L.XC), // windows
+    ...bump(L.P, RB), // skip the second input row of the window row
+    ...countDown(ROWS),
+  ];
+}
+
 /** The max-pool gradient function body (see {@link SimdKernels.maxPoolGrad2x2}). */
 function maxPoolGrad2x2Body(): number[] {
   // params 0..6: x, g, dx, rows, ow, cb, rb
-  const [X, G, , ROWS, OW, CB, RB] = [0, 1, 2, 3, 4, 5, 6];
-  // i32 locals
-  const P = 7; // top-left of the current window in x
-  const XC = 8; // windows left in the row
-  const CH = 9; // channel byte offset
-  const Q = 10; // P + CH
-  const DELTA = 11; // dx - x
-  const CB2 = 12; // 2 * cb
-  const RCB = 13; // rb + cb
-  // v128 locals
+  const [X, G, DX, , , CB, RB] = [0, 1, 2, 3, 4, 5, 6];
+  const L: TiledLocals = { P: 7, XC: 8, CH: 9, Q: 10, CB2: 11, RCB: 12 };
+  const DELTA = 13; // dx - x
   const [A, B, C, D, M, S0, S1, S2, S3, GV, NINF] = [14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24];
-  const ninf = [0x00, 0x00, 0x80, 0xff];
-  const loadAt = (extra: number | null): number[] => [...op.get(Q), ...(extra == null ? [] : [...op.get(extra), ...op.add]), ...op.load];
+  const loadAt = (extra: number | null): number[] => [...op.get(L.Q), ...(extra == null ? [] : [...op.get(extra), ...op.add]), ...op.load];
   const storeAt = (extra: number | null, value: number[]): number[] => [
-    ...op.get(Q),
+    ...op.get(L.Q),
     ...op.get(DELTA),
     ...op.add,
     ...(extra == null ? [] : [...op.get(extra), ...op.add]),
     ...value,
     ...op.store,
   ];
-  const body: number[] = [
-    // locals: 7 i32, 11 v128
-    ...uleb(2),
-    ...uleb(7),
-    I32,
-    ...uleb(11),
-    V128,
-    ...op.v128Const([...ninf, ...ninf, ...ninf, ...ninf]),
-    ...op.set(NINF),
-    ...op.get(2),
-    ...op.get(X),
-    ...op.sub,
-    ...op.set(DELTA),
-    ...op.get(CB),
-    ...op.get(CB),
-    ...op.add,
-    ...op.set(CB2),
-    ...op.get(RB),
-    ...op.get(CB),
-    ...op.add,
-    ...op.set(RCB),
-    ...op.get(X),
-    ...op.set(P),
-    ...op.loop, // rows
-    ...op.get(OW),
-    ...op.set(XC),
-    ...op.loop, // windows of the row
-    ...op.i32(0),
-    ...op.set(CH),
-    ...op.loop, // channels, 4 at a time
-    ...op.get(P),
-    ...op.get(CH),
-    ...op.add,
-    ...op.set(Q),
+  /** s = v > m; m = s ? v : m */
+  const select = (v: number, s: number): number[] => [
+    ...op.get(v),
+    ...op.get(M),
+    ...op.f32x4Gt,
+    ...op.set(s),
+    ...op.get(v),
+    ...op.get(M),
+    ...op.get(s),
+    ...op.bitselect,
+    ...op.set(M),
+  ];
+  const inner: number[] = [
     ...loadAt(null),
     ...op.set(A),
     ...loadAt(CB),
     ...op.set(B),
     ...loadAt(RB),
     ...op.set(C),
-    ...loadAt(RCB),
+    ...loadAt(L.RCB),
     ...op.set(D),
-    // s0 = a > -inf; m = s0 ? a : -inf
-    ...op.get(A),
     ...op.get(NINF),
-    ...op.f32x4Gt,
-    ...op.set(S0),
-    ...op.get(A),
-    ...op.get(NINF),
-    ...op.get(S0),
-    ...op.bitselect,
     ...op.set(M),
-    // s1 = b > m; m = s1 ? b : m
-    ...op.get(B),
-    ...op.get(M),
-    ...op.f32x4Gt,
-    ...op.set(S1),
-    ...op.get(B),
-    ...op.get(M),
-    ...op.get(S1),
-    ...op.bitselect,
-    ...op.set(M),
-    // s2 = c > m; m = s2 ? c : m
-    ...op.get(C),
-    ...op.get(M),
-    ...op.f32x4Gt,
-    ...op.set(S2),
-    ...op.get(C),
-    ...op.get(M),
-    ...op.get(S2),
-    ...op.bitselect,
-    ...op.set(M),
+    // s0 = a > -inf; m = s0 ? a : -inf; then b, c against the running maximum
+    ...select(A, S0),
+    ...select(B, S1),
+    ...select(C, S2),
     // s3 = d > m
     ...op.get(D),
     ...op.get(M),
@@ -314,7 +338,7 @@ function maxPoolGrad2x2Body(): number[] {
     ...op.load,
     ...op.set(GV),
     // The winner is the last k with s_k set: w3 = s3, w2 = s2 & ~s3, w1 = s1 & ~s2 & ~s3, ...
-    ...storeAt(RCB, [...op.get(GV), ...op.get(S3), ...op.and]),
+    ...storeAt(L.RCB, [...op.get(GV), ...op.get(S3), ...op.and]),
     ...storeAt(RB, [...op.get(GV), ...op.get(S2), ...op.get(S3), ...op.andNot, ...op.and]),
     ...storeAt(CB, [...op.get(GV), ...op.get(S1), ...op.get(S2), ...op.andNot, ...op.get(S3), ...op.andNot, ...op.and]),
     ...storeAt(null, [
@@ -328,39 +352,21 @@ function maxPoolGrad2x2Body(): number[] {
       ...op.andNot,
       ...op.and,
     ]),
-    ...op.get(G),
-    ...op.i32(16),
-    ...op.add,
-    ...op.set(G),
-    ...op.get(CH),
-    ...op.i32(16),
-    ...op.add,
-    ...op.tee(CH),
-    ...op.get(CB),
-    ...op.ltU,
-    ...op.brIf(0),
-    ...op.end, // channels
-    ...op.get(P),
-    ...op.get(CB2),
-    ...op.add,
-    ...op.set(P),
-    ...op.get(XC),
-    ...op.i32(1),
+  ];
+  const body: number[] = [
+    // locals: 7 i32, 11 v128
+    ...uleb(2),
+    ...uleb(7),
+    I32,
+    ...uleb(11),
+    V128,
+    ...f32x4Const(Number.NEGATIVE_INFINITY),
+    ...op.set(NINF),
+    ...op.get(DX),
+    ...op.get(X),
     ...op.sub,
-    ...op.tee(XC),
-    ...op.brIf(0),
-    ...op.end, // windows
-    // skip the second input row of the window row
-    ...op.get(P),
-    ...op.get(RB),
-    ...op.add,
-    ...op.set(P),
-    ...op.get(ROWS),
-    ...op.i32(1),
-    ...op.sub,
-    ...op.tee(ROWS),
-    ...op.brIf(0),
-    ...op.end, // rows
+    ...op.set(DELTA),
+    ...tiled2x2Loops(L, inner),
     ...op.end, // function
   ];
   return [...uleb(body.length), ...body];
@@ -368,13 +374,12 @@ function maxPoolGrad2x2Body(): number[] {
 
 /** The max-pool function body (see {@link SimdKernels.maxPool2x2}). */
 function maxPool2x2Body(): number[] {
-  const [X, OUT, , ROWS, OW, CB, RB] = [0, 1, 2, 3, 4, 5, 6];
-  const [P, XC, CH, Q, CB2, RCB] = [7, 8, 9, 10, 11, 12]; // i32
-  const [M, V, NINF] = [13, 14, 15]; // v128
-  const ninf = [0x00, 0x00, 0x80, 0xff];
-  /** m = v > m ? v : m, with v loaded from q + extra. */
+  const [OUT, CB, RB] = [1, 5, 6];
+  const L: TiledLocals = { P: 7, XC: 8, CH: 9, Q: 10, CB2: 11, RCB: 12 };
+  const [M, V] = [13, 14]; // v128
+  /** m = v > m ? v : m, with v loaded from q + extra (NaN never wins). */
   const maxWith = (extra: number | null): number[] => [
-    ...op.get(Q),
+    ...op.get(L.Q),
     ...(extra == null ? [] : [...op.get(extra), ...op.add]),
     ...op.load,
     ...op.tee(V),
@@ -385,78 +390,18 @@ function maxPool2x2Body(): number[] {
     ...op.bitselect,
     ...op.set(M),
   ];
-  const body: number[] = [
-    ...uleb(2),
-    ...uleb(6),
-    I32,
-    ...uleb(3),
-    V128,
-    ...op.v128Const([...ninf, ...ninf, ...ninf, ...ninf]),
-    ...op.set(NINF),
-    ...op.get(CB),
-    ...op.get(CB),
-    ...op.add,
-    ...op.set(CB2),
-    ...op.get(RB),
-    ...op.get(CB),
-    ...op.add,
-    ...op.set(RCB),
-    ...op.get(X),
-    ...op.set(P),
-    ...op.loop, // rows
-    ...op.get(OW),
-    ...op.set(XC),
-    ...op.loop, // windows of the row
-    ...op.i32(0),
-    ...op.set(CH),
-    ...op.loop, // channels, 4 at a time
-    ...op.get(P),
-    ...op.get(CH),
-    ...op.add,
-    ...op.set(Q),
-    ...op.get(NINF),
+  const inner: number[] = [
+    ...f32x4Const(Number.NEGATIVE_INFINITY),
     ...op.set(M),
     ...maxWith(null),
     ...maxWith(CB),
     ...maxWith(RB),
-    ...maxWith(RCB),
+    ...maxWith(L.RCB),
     ...op.get(OUT),
     ...op.get(M),
     ...op.store,
-    ...op.get(OUT),
-    ...op.i32(16),
-    ...op.add,
-    ...op.set(OUT),
-    ...op.get(CH),
-    ...op.i32(16),
-    ...op.add,
-    ...op.tee(CH),
-    ...op.get(CB),
-    ...op.ltU,
-    ...op.brIf(0),
-    ...op.end, // channels
-    ...op.get(P),
-    ...op.get(CB2),
-    ...op.add,
-    ...op.set(P),
-    ...op.get(XC),
-    ...op.i32(1),
-    ...op.sub,
-    ...op.tee(XC),
-    ...op.brIf(0),
-    ...op.end, // windows
-    ...op.get(P),
-    ...op.get(RB),
-    ...op.add,
-    ...op.set(P),
-    ...op.get(ROWS),
-    ...op.i32(1),
-    ...op.sub,
-    ...op.tee(ROWS),
-    ...op.brIf(0),
-    ...op.end, // rows
-    ...op.end, // function
   ];
+  const body: number[] = [...uleb(2), ...uleb(6), I32, ...uleb(2), V128, ...tiled2x2Loops(L, inner), ...op.end];
   return [...uleb(body.length), ...body];
 }
 
@@ -712,8 +657,8 @@ function adamBody(): number[] {
     ...op.f32x4Add,
     ...op.store,
   );
-  for (const ptr of [X, G, M, V, OX, OM, OV]) body.push(...op.get(ptr), ...op.i32(16), ...op.add, ...op.set(ptr));
-  body.push(...op.get(N4), ...op.i32(1), ...op.sub, ...op.tee(N4), ...op.brIf(0), ...op.end, ...op.end);
+  for (const ptr of [X, G, M, V, OX, OM, OV]) body.push(...bumpBy(ptr, 16));
+  body.push(...countDown(N4), ...op.end);
   return [...uleb(body.length), ...body];
 }
 
@@ -721,12 +666,11 @@ function adamBody(): number[] {
 function reluGradBody(): number[] {
   const [DY, X, DX, N4] = [0, 1, 2, 3];
   const [XV, ONE, ZERO] = [7, 8, 9];
-  const f32 = (v: number): number[] => Array.from(new Uint8Array(new Float32Array([v]).buffer));
   const body: number[] = [
     ...uleb(1),
     ...uleb(3),
     V128,
-    ...op.v128Const([...f32(1), ...f32(1), ...f32(1), ...f32(1)]),
+    ...f32x4Const(1),
     ...op.set(ONE),
     ...op.v128Const(Array<number>(16).fill(0)),
     ...op.set(ZERO),
@@ -752,8 +696,8 @@ function reluGradBody(): number[] {
     ...op.f32x4Mul,
     ...op.store,
   ];
-  for (const ptr of [DY, X, DX]) body.push(...op.get(ptr), ...op.i32(16), ...op.add, ...op.set(ptr));
-  body.push(...op.get(N4), ...op.i32(1), ...op.sub, ...op.tee(N4), ...op.brIf(0), ...op.end, ...op.end);
+  for (const ptr of [DY, X, DX]) body.push(...bumpBy(ptr, 16));
+  body.push(...countDown(N4), ...op.end);
   return [...uleb(body.length), ...body];
 }
 
@@ -782,9 +726,6 @@ function cfBody(px: number, cv: number): number[] {
   const acc = (i: number, v: number) => 23 + i * cv + v; // v128
   const splat = (i: number) => 23 + px * cv + i; // v128
   const WV = 23 + px * cv + px; // v128
-  const f32LoadAt = (offset: number) => [0x2a, 0x02, ...uleb(offset)];
-  const bump = (ptr: number, by: number) => [...op.get(ptr), ...op.get(by), ...op.add, ...op.set(ptr)];
-  const countDown = (ctr: number) => [...op.get(ctr), ...op.i32(1), ...op.sub, ...op.tee(ctr), ...op.brIf(0), ...op.end];
   const body: number[] = [...uleb(2), ...uleb(7), I32, ...uleb(px * cv + px + 1), V128];
   body.push(...op.loop, ...op.get(ROWS), ...op.set(ROW)); // images
   body.push(...op.loop, ...op.get(BLOCKS), ...op.set(BLOCK)); // rows
@@ -802,7 +743,7 @@ function cfBody(px: number, cv: number): number[] {
       body.push(...op.get(acc(i, v)), ...op.get(splat(i)), ...op.get(WV), ...op.f32x4Mul, ...op.f32x4Add, ...op.set(acc(i, v)));
     }
   }
-  body.push(...op.get(XJ), ...op.i32(4), ...op.add, ...op.set(XJ), ...bump(WJ, W_ROW), ...countDown(J));
+  body.push(...bumpBy(XJ, 4), ...bump(WJ, W_ROW), ...countDown(J));
   body.push(...bump(XK, X_ROW_STRIDE), ...countDown(KH));
   for (let i = 0; i < px; i++) {
     for (let v = 0; v < cv; v++) {
@@ -835,7 +776,6 @@ function dgBody(kb: number, cv: number): number[] {
   const acc = (j: number, v: number) => 13 + j * cv + v; // v128
   const splat = (j: number) => 13 + kb * cv + j; // v128
   const D = 13 + kb * cv + kb; // v128
-  const f32LoadAt = (offset: number) => [0x2a, 0x02, ...uleb(offset)];
   const body: number[] = [...uleb(2), ...uleb(2), I32, ...uleb(kb * cv + kb + 1), V128];
   for (let j = 0; j < kb; j++) for (let v = 0; v < cv; v++) body.push(...op.v128Const(Array<number>(16).fill(0)), ...op.set(acc(j, v)));
   body.push(...op.loop, ...op.get(OH), ...op.set(ROW), ...op.loop, ...op.get(OW), ...op.set(COL), ...op.loop);
@@ -846,8 +786,6 @@ function dgBody(kb: number, cv: number): number[] {
       body.push(...op.get(acc(j, v)), ...op.get(splat(j)), ...op.get(D), ...op.f32x4Mul, ...op.f32x4Add, ...op.set(acc(j, v)));
     }
   }
-  const bump = (ptr: number, by: number) => [...op.get(ptr), ...op.get(by), ...op.add, ...op.set(ptr)];
-  const countDown = (ctr: number) => [...op.get(ctr), ...op.i32(1), ...op.sub, ...op.tee(ctr), ...op.brIf(0), ...op.end];
   body.push(...bump(X, X_PIXEL), ...bump(DY, DY_PIXEL), ...countDown(COL));
   body.push(...bump(X, X_ROW_JUMP), ...countDown(ROW));
   body.push(...bump(X, X_IMAGE_JUMP), ...countDown(IMAGES));
