@@ -27,6 +27,22 @@ export function benchCnn(tf) {
   });
 }
 
+/** A CNN with batch normalization and average pooling on 32x32x3 (conv16-bn-relu-avgpool-conv32-gap-dropout-dense). */
+export function benchBnCnn(tf) {
+  return tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [32, 32, 3], filters: 16, kernelSize: 3, padding: 'same', kernelInitializer: glorot(tf, 1) }),
+      tf.layers.batchNormalization(),
+      tf.layers.activation({ activation: 'relu' }),
+      tf.layers.averagePooling2d({ poolSize: 2 }),
+      tf.layers.conv2d({ filters: 32, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: glorot(tf, 2) }),
+      tf.layers.globalAveragePooling2d({}),
+      tf.layers.dropout({ rate: 0.2 }),
+      tf.layers.dense({ units: 10, kernelInitializer: glorot(tf, 3) }),
+    ],
+  });
+}
+
 /** The MLP of examples/mnist-mlp.mjs: 784-512-10 with dropout 0.4. */
 export function benchMnistMlp(tf) {
   return tf.sequential({

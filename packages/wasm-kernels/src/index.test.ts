@@ -708,13 +708,14 @@ describe('MaxPoolGrad, SIMD path (2x2 windows at stride 2 tiling the input, chan
   });
 });
 
-describe('Add of a bias along the last axis (SIMD path)', () => {
-  it('matches the CPU backend for both operand orders, bias shapes and special values; other adds unchanged', async () => {
+describe('Add, Sub, Multiply, RealDiv with a vector along the last axis (SIMD path)', () => {
+  it('match the CPU backend bit for bit for both operand orders, vector shapes and special values; other cases unchanged', async () => {
     const r = prng(22);
     const cases: Array<[number[], number[], boolean]> = [
       [[16, 8, 8, 16], [16], false],
-      [[16, 8, 8, 16], [16], true], // bias first
+      [[16, 8, 8, 16], [16], true], // vector first
       [[4, 6, 6, 32], [1, 1, 1, 32], false],
+      [[4, 6, 6, 32], [1, 1, 1, 32], true],
       [[128, 256], [256], false], // a dense layer's bias
       [[128, 256], [1, 256], true],
       [[3, 5, 4], [4], false], // too small: stock kernel
@@ -722,19 +723,25 @@ describe('Add of a bias along the last axis (SIMD path)', () => {
       [[8, 8, 8], [8, 8, 8], false], // no broadcast: stock kernel
       [[8, 8, 8], [8, 1, 8], false], // broadcast on another axis: stock kernel
     ];
+    const ops = { add: tf.add, sub: tf.sub, mul: tf.mul, div: tf.div } as const;
     for (const [xs, bs, swap] of cases) {
       const xv = values(r, xs.reduce((p, q) => p * q, 1));
       const bv = values(r, bs.reduce((p, q) => p * q, 1));
       xv[0] = Number.NaN;
       xv[1] = Number.POSITIVE_INFINITY;
+      xv[2] = 0;
       bv[bv.length - 1] = Number.NEGATIVE_INFINITY;
-      const { cpu, wasm } = await onBoth(() => {
-        const x = tf.tensor(xv, xs);
-        const b = tf.tensor(bv, bs);
-        return swap ? tf.add(b, x) : tf.add(x, b);
-      });
-      // IEEE addition of the same two floats: bit-identical, NaN and infinities included.
-      expect(Array.from(wasm[0]), `add [${xs}] + [${bs}] swap=${swap}`).toEqual(Array.from(cpu[0]));
+      bv[0] = 0; // division by zero, 0 / 0
+      for (const [name, f] of Object.entries(ops)) {
+        const { cpu, wasm } = await onBoth(() => {
+          const x = tf.tensor(xv, xs);
+          const b = tf.tensor(bv, bs);
+          return swap ? f(b, x) : f(x, b);
+        });
+        // One IEEE float32 operation on the same two floats: bit-identical, NaN and infinities included.
+        const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer), (u, i) => (Number.isNaN(a[i]) ? 'NaN' : u));
+        expect(bits(wasm[0]), `${name} [${xs}] with [${bs}] swap=${swap}`).toEqual(bits(cpu[0]));
+      }
     }
   });
 
@@ -745,6 +752,126 @@ describe('Add of a bias along the last axis (SIMD path)', () => {
     await compare('bias add grads', () =>
       tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.add(p, q).square().mul(tf.range(0, 8)).sum())([tf.tensor4d(xv, [8, 6, 6, 8]), tf.tensor1d(bv)]),
     );
+  });
+});
+
+describe('Tile, Mean, AvgPoolGrad (batch norm and average pooling)', () => {
+  it('Tile matches the CPU backend over ranks, reps (including 0) and dtypes', async () => {
+    const r = prng(71);
+    const cases: Array<[number[], number[]]> = [
+      [[1, 1, 1, 16], [64, 8, 8, 1]], // a batch-norm gradient's broadcast
+      [[3, 5], [2, 3]],
+      [[2, 1, 3], [1, 4, 2]],
+      [[7], [5]],
+      [[2, 3, 1, 2], [2, 1, 20, 1]], // one-element rows
+      [[4, 2], [0, 3]], // empty output
+      [[], []], // a scalar
+    ];
+    for (const [shape, reps] of cases) {
+      for (const dtype of ['float32', 'int32', 'bool'] as const) {
+        const n = shape.reduce((p, q) => p * q, 1);
+        const data = Array.from({ length: n }, () => (dtype === 'bool' ? Number(r() < 0.5) : dtype === 'int32' ? int(r, -50, 50) : r() * 4 - 2));
+        const { cpu, wasm } = await onBoth(() => tf.tile(tf.tensor(data, shape, dtype), reps).toFloat());
+        expect(Array.from(wasm[0]), `tile [${shape}] x [${reps}] ${dtype}`).toEqual(Array.from(cpu[0]));
+      }
+    }
+  });
+
+  it('Mean over leading axes (batch-norm statistics) matches the CPU backend; other axes run the stock kernel', async () => {
+    const r = prng(72);
+    const cases: Array<[number[], number[], boolean]> = [
+      [[16, 8, 8, 12], [0, 1, 2], false],
+      [[16, 8, 8, 12], [0, 1, 2], true],
+      [[9, 5], [0], false],
+      [[6, 7, 3], [0, 1], true], // odd kept size: JavaScript path
+      [[6, 7, 4], [1, 2], false], // not leading: stock kernel
+    ];
+    for (const [shape, axes, keepDims] of cases) {
+      const xv = values(r, shape.reduce((p, q) => p * q, 1));
+      await compare(`mean [${shape}] axes [${axes}] keepDims=${keepDims}`, () => tf.mean(tf.tensor(xv, shape), axes, keepDims), 1e-6);
+    }
+  });
+
+  it('AvgPoolGrad matches the CPU backend over windows, strides and paddings (SIMD for 2x2 tiles)', async () => {
+    const r = prng(73);
+    type Size = number | [number, number];
+    const cases: Array<[number[], Size, Size, 'same' | 'valid']> = [
+      [[2, 8, 6, 8], 2, 2, 'valid'], // SIMD
+      [[3, 4, 4, 4], 2, 2, 'same'], // SIMD
+      [[2, 7, 6, 8], 2, 2, 'valid'], // odd height: JavaScript
+      [[2, 9, 9, 3], 3, 2, 'same'],
+      [[2, 8, 8, 5], 3, 1, 'same'],
+      [[1, 10, 7, 2], [2, 3], [2, 1], 'valid'],
+    ];
+    for (const [shape, k, st, pad] of cases) {
+      const xv = values(r, shape.reduce((p, q) => p * q, 1));
+      await compare(`avgPool grad x[${shape}] ${k}/${st} ${pad}`, () => {
+        const x = tf.tensor4d(xv, shape as [number, number, number, number]);
+        const y = tf.avgPool(x, k, st, pad);
+        const dy = tf.sin(tf.range(0, y.size).reshape(y.shape));
+        return tf.grad((p: tf.Tensor) => tf.avgPool(p as tf.Tensor4D, k, st, pad).mul(dy).sum())(x);
+      }, 1e-6);
+    }
+  });
+
+  it('FusedBatchNorm (SIMD along a last axis of a multiple of 4 channels) matches the CPU backend', async () => {
+    const r = prng(75);
+    // [x shape, parameter size, with scale, with offset]
+    const cases: Array<[number[], number, boolean, boolean]> = [
+      [[8, 6, 6, 16], 16, true, true],
+      [[8, 6, 6, 16], 16, false, true],
+      [[8, 6, 6, 16], 16, true, false],
+      [[64, 32], 1, true, true], // scalar parameters broadcast
+      [[4, 5, 5, 6], 6, true, true], // 6 channels: stock kernel
+    ];
+    for (const [shape, c, withScale, withOffset] of cases) {
+      const xv = values(r, shape.reduce((p, q) => p * q, 1));
+      const mv = values(r, c);
+      const vv = Float32Array.from({ length: c }, () => r() * 2 + 0.1);
+      const sv = values(r, c);
+      const ov = values(r, c);
+      await compare(`batchNorm x[${shape}] params ${c} scale=${withScale} offset=${withOffset}`, () =>
+        tf.batchNorm(tf.tensor(xv, shape), tf.tensor1d(mv), tf.tensor1d(vv), withOffset ? tf.tensor1d(ov) : undefined, withScale ? tf.tensor1d(sv) : undefined, 1e-3),
+      1e-5);
+    }
+  });
+
+  it('trains a tf.layers CNN with batch normalization and average pooling: gradients match the CPU backend', async () => {
+    const r = prng(74);
+    const xv = values(r, 8 * 12 * 12 * 3);
+    const labels = Int32Array.from({ length: 8 }, () => int(r, 0, 3));
+    const build = () =>
+      tf.sequential({
+        layers: [
+          tf.layers.conv2d({ inputShape: [12, 12, 3], filters: 8, kernelSize: 3, padding: 'same', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
+          tf.layers.batchNormalization(),
+          tf.layers.activation({ activation: 'relu' }),
+          tf.layers.averagePooling2d({ poolSize: 2 }),
+          tf.layers.flatten(),
+          tf.layers.dense({ units: 4, kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
+        ],
+      });
+    const out: Record<string, Float32Array[]> = {};
+    for (const backend of ['cpu', 'wasm']) {
+      await tf.setBackend(backend);
+      const model = build();
+      out[backend] = tf.tidy(() => {
+        const x = tf.tensor4d(xv, [8, 12, 12, 3]);
+        const y = tf.oneHot(tf.tensor1d(labels, 'int32'), 4).toFloat();
+        const { grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor));
+        return Object.keys(grads).sort().map((k) => Float32Array.from(grads[k].dataSync()));
+      });
+      model.dispose();
+    }
+    // Relative to the largest gradient: the conv bias gradient is ~0 in exact arithmetic (batch
+    // norm removes the mean), so both backends hold float32 noise of ~1e-8 there.
+    let scale = 0;
+    for (const g of out.cpu) for (const v of g) scale = Math.max(scale, Math.abs(v));
+    out.wasm.forEach((g, k) => {
+      let worst = 0;
+      g.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - out.cpu[k][i]))));
+      expect(worst / scale, `batch-norm CNN gradient ${k}`).toBeLessThanOrEqual(1e-4);
+    });
   });
 });
 
@@ -865,6 +992,11 @@ describe('memory', () => {
           ...tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.conv2d(p as tf.Tensor4D, q as tf.Tensor4D, 1, 'same').relu().sum())([big, f4]),
           tf.matMul(a, tf.randomUniform([5, 8]), true, false), // narrow aT b
           tf.grad((p: tf.Tensor) => tf.relu(p).sum())(big), // fused relu gradient
+          tf.tile(bias.reshape([1, 1, 1, 8]), [4, 8, 8, 1]),
+          tf.mean(big, [0, 1, 2]),
+          tf.grad((p: tf.Tensor) => tf.avgPool(p as tf.Tensor4D, 2, 2, 'valid').sum())(big),
+          tf.sub(big, bias),
+          tf.div(bias, big),
         ];
         outs.forEach((o) => o.dataSync());
       });

@@ -34,6 +34,12 @@ export interface SimdKernels {
    */
   maxPool2x2(x: number, out: number, unused: number, rows: number, ow: number, cb: number, rb: number): void;
   /**
+   * Average-pool gradient of 2x2 windows at stride 2 that tile the input, channels a multiple of
+   * 4: every element of each window of `dx` gets its window's `dy / 4` (exact). Same loop
+   * arguments as {@link SimdKernels.maxPool2x2}, with `dx` first and `dy` second.
+   */
+  avgPoolGrad2x2(dx: number, dy: number, unused: number, rows: number, ow: number, cb: number, rb: number): void;
+  /**
    * im2col rows of `images` images (>= 1), written one after the other from `dst`: per image,
    * `before` bytes of zeros, then `n` rows (>= 0) of `lead` bytes of zeros, `len` bytes copied
    * from the source row and `tail` bytes of zeros, then `after` bytes of zeros. The first source
@@ -54,10 +60,23 @@ export interface SimdKernels {
     after: number,
   ): void;
   /**
-   * `out[r, :] = x[r, :] + bias` for `rows` rows of `cb` bytes (a multiple of 16, `rows` >= 1):
-   * a bias added along the last axis. `out` may be `x`.
+   * `out[r, :] = x[r, :] + v` for `rows` rows of `cb` bytes (a multiple of 16, `rows` >= 1): a
+   * vector (a bias, batch-norm statistics) broadcast along the last axis. `out` may be `x`. The
+   * other {@link RowOp}s alike: `rowSub` `x - v`, `rowRsub` `v - x`, `rowMul` `x * v`, `rowDiv`
+   * `x / v`, `rowRdiv` `v / x`.
    */
-  biasAdd(x: number, bias: number, out: number, rows: number, cb: number, unused0: number, unused1: number): void;
+  rowAdd(x: number, v: number, out: number, rows: number, cb: number, unused0: number, unused1: number): void;
+  rowSub(x: number, v: number, out: number, rows: number, cb: number, unused0: number, unused1: number): void;
+  rowRsub(x: number, v: number, out: number, rows: number, cb: number, unused0: number, unused1: number): void;
+  rowMul(x: number, v: number, out: number, rows: number, cb: number, unused0: number, unused1: number): void;
+  rowDiv(x: number, v: number, out: number, rows: number, cb: number, unused0: number, unused1: number): void;
+  rowRdiv(x: number, v: number, out: number, rows: number, cb: number, unused0: number, unused1: number): void;
+  /**
+   * `out[r, :] = (x[r, :] - p[0, :]) * p[1, :] + p[2, :]` for `rows` rows of `cb` bytes (a
+   * multiple of 16): batch normalization with per-channel mean `p[0]`, factor `p[1]` and offset
+   * `p[2]` (`p` is 3 rows of `cb` bytes).
+   */
+  rowAffine(x: number, p: number, out: number, rows: number, cb: number, unused0: number, unused1: number): void;
   /**
    * `acc[j] += x[r, j]` over `rows` rows (`rows` >= 1) of `ib` bytes of float32 (a multiple of
    * 8), into float64 accumulators `acc`, row after row (the CPU backend's order).
@@ -405,6 +424,32 @@ function maxPool2x2Body(): number[] {
   return [...uleb(body.length), ...body];
 }
 
+/** The average-pool gradient function body (see {@link SimdKernels.avgPoolGrad2x2}). */
+function avgPoolGrad2x2Body(): number[] {
+  const [DY, CB, RB] = [1, 5, 6];
+  const L: TiledLocals = { P: 7, XC: 8, CH: 9, Q: 10, CB2: 11, RCB: 12 };
+  const G = 13; // v128: dy / 4
+  const storeAt = (extra: number | null): number[] => [
+    ...op.get(L.Q),
+    ...(extra == null ? [] : [...op.get(extra), ...op.add]),
+    ...op.get(G),
+    ...op.store,
+  ];
+  const inner: number[] = [
+    ...op.get(DY),
+    ...op.load,
+    ...f32x4Const(0.25),
+    ...op.f32x4Mul,
+    ...op.set(G),
+    ...storeAt(null),
+    ...storeAt(CB),
+    ...storeAt(RB),
+    ...storeAt(L.RCB),
+  ];
+  const body: number[] = [...uleb(2), ...uleb(6), I32, ...uleb(1), V128, ...tiled2x2Loops(L, inner), ...op.end];
+  return [...uleb(body.length), ...body];
+}
+
 /** The im2col row-copy function body (see {@link SimdKernels.imageRows}). */
 function imageRowsBody(): number[] {
   const [SRC, DST, IMAGES, IMAGE_STRIDE, N, STRIDE, LEAD, LEN, TAIL, BEFORE, AFTER] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
@@ -495,10 +540,23 @@ function imageRowsBody(): number[] {
   return [...uleb(body.length), ...body];
 }
 
-/** The bias-add function body (see {@link SimdKernels.biasAdd}). */
-function biasAddBody(): number[] {
-  const [X, BIAS, OUT, ROWS, CB] = [0, 1, 2, 3, 4];
+/** The last-axis broadcast operations of {@link SimdKernels}: name, f32x4 opcode, vector first. */
+export const ROW_OPS = {
+  rowAdd: [op.f32x4Add, false],
+  rowSub: [op.f32x4Sub, false],
+  rowRsub: [op.f32x4Sub, true],
+  rowMul: [op.f32x4Mul, false],
+  rowDiv: [op.f32x4Div, false],
+  rowRdiv: [op.f32x4Div, true],
+} as const;
+export type RowOp = keyof typeof ROW_OPS;
+
+/** The body of a last-axis broadcast operation (see {@link SimdKernels.rowAdd}). */
+function rowOpBody(opcode: readonly number[], vectorFirst: boolean): number[] {
+  const [X, V, OUT, ROWS, CB] = [0, 1, 2, 3, 4];
   const CH = 7;
+  const loadX = [...op.get(X), ...op.get(CH), ...op.add, ...op.load];
+  const loadV = [...op.get(V), ...op.get(CH), ...op.add, ...op.load];
   const body: number[] = [
     ...uleb(1),
     ...uleb(1),
@@ -510,12 +568,60 @@ function biasAddBody(): number[] {
     ...op.get(OUT),
     ...op.get(CH),
     ...op.add,
+    ...(vectorFirst ? [...loadV, ...loadX] : [...loadX, ...loadV]),
+    ...opcode,
+    ...op.store,
+    ...op.get(CH),
+    ...op.i32(16),
+    ...op.add,
+    ...op.tee(CH),
+    ...op.get(CB),
+    ...op.ltU,
+    ...op.brIf(0),
+    ...op.end, // channels
+    ...bump(X, CB),
+    ...bump(OUT, CB),
+    ...countDown(ROWS),
+    ...op.end, // function
+  ];
+  return [...uleb(body.length), ...body];
+}
+
+/** The batch-norm function body (see {@link SimdKernels.rowAffine}). */
+function rowAffineBody(): number[] {
+  const [X, P, OUT, ROWS, CB] = [0, 1, 2, 3, 4];
+  const [CH, PC] = [7, 8]; // i32: channel byte offset, P + CH
+  const body: number[] = [
+    ...uleb(1),
+    ...uleb(2),
+    I32,
+    ...op.loop, // rows
+    ...op.i32(0),
+    ...op.set(CH),
+    ...op.loop, // 4 channels at a time
+    ...op.get(P),
+    ...op.get(CH),
+    ...op.add,
+    ...op.set(PC),
+    ...op.get(OUT),
+    ...op.get(CH),
+    ...op.add,
     ...op.get(X),
     ...op.get(CH),
     ...op.add,
     ...op.load,
-    ...op.get(BIAS),
-    ...op.get(CH),
+    ...op.get(PC),
+    ...op.load,
+    ...op.f32x4Sub,
+    ...op.get(PC),
+    ...op.get(CB),
+    ...op.add,
+    ...op.load,
+    ...op.f32x4Mul,
+    ...op.get(PC),
+    ...op.get(CB),
+    ...op.add,
+    ...op.get(CB),
     ...op.add,
     ...op.load,
     ...op.f32x4Add,
@@ -528,20 +634,9 @@ function biasAddBody(): number[] {
     ...op.ltU,
     ...op.brIf(0),
     ...op.end, // channels
-    ...op.get(X),
-    ...op.get(CB),
-    ...op.add,
-    ...op.set(X),
-    ...op.get(OUT),
-    ...op.get(CB),
-    ...op.add,
-    ...op.set(OUT),
-    ...op.get(ROWS),
-    ...op.i32(1),
-    ...op.sub,
-    ...op.tee(ROWS),
-    ...op.brIf(0),
-    ...op.end, // rows
+    ...bump(X, CB),
+    ...bump(OUT, CB),
+    ...countDown(ROWS),
     ...op.end, // function
   ];
   return [...uleb(body.length), ...body];
@@ -811,9 +906,11 @@ function functions(): Array<[string, number, number[]]> {
   const fns: Array<[string, number, number[]]> = [
     ['maxPoolGrad2x2', 0, maxPoolGrad2x2Body()],
     ['maxPool2x2', 0, maxPool2x2Body()],
+    ['avgPoolGrad2x2', 0, avgPoolGrad2x2Body()],
     ['imageRows', 1, imageRowsBody()],
-    ['biasAdd', 0, biasAddBody()],
+    ...Object.entries(ROW_OPS).map(([name, [opcode, vectorFirst]]): [string, number, number[]] => [name, 0, rowOpBody(opcode, vectorFirst)]),
     ['sumRows', 0, sumRowsBody()],
+    ['rowAffine', 0, rowAffineBody()],
     ['adam', 2, adamBody()],
     ['reluGrad', 0, reluGradBody()],
   ];
