@@ -300,7 +300,9 @@ describe('Conv2D forward (SIMD register blocks)', () => {
       [2, 12, 10, 2, 3, 3, 4, 1, 'same', [2, 1], 'direct'], // vertical dilation
       [12, 40, 40, 3, 5, 5, 8, 1, 'same', 1, 'direct'], // 11 padded images per chunk: two chunks
       [2, 9, 9, 3, 3, 3, 8, 1, 'same', 1, 'stock'], // odd output width
-      [2, 8, 8, 3, 3, 3, 6, 1, 'same', 1, 'stock'], // channels not a multiple of 4
+      [2, 8, 8, 3, 3, 3, 6, 1, 'same', 1, 'direct'], // 6 channels: computed as 8, compacted
+      [2, 8, 8, 16, 3, 3, 3, 1, 'same', 1, 'direct'], // 3 channels (an RGB layer's input gradient): as 4, 4 pixels per block
+      [2, 8, 8, 3, 3, 3, 2, 1, 'same', 1, 'stock'], // fewer than 3 channels
       [2, 10, 10, 3, 3, 3, 8, 1, 'same', [1, 2], 'stock'], // horizontal dilation
     ];
     for (const [n, h, w, ci, fh, fw, co, s, pad, d, path] of cases) {
@@ -309,6 +311,40 @@ describe('Conv2D forward (SIMD register blocks)', () => {
       const label = `conv2d x[${n},${h},${w},${ci}] f${fh}x${fw}x${co} s${s} d${d} ${JSON.stringify(pad)}`;
       await compare(label, () => tf.conv2d(tf.tensor4d(xv, [n, h, w, ci]), tf.tensor4d(fv, [fh, fw, ci, co]), s as [number, number], pad as 'same', 'NHWC', d as [number, number]));
       expect(convForward.lastConvPath, label).toBe(path);
+    }
+  });
+
+  it('FusedConv2D with a bias and linear / relu activation runs the SIMD blocks and matches the CPU backend; other activations run the stock kernel', async () => {
+    const r = prng(53);
+    // [n, h, w, ci, co, activation, bias size, path]
+    const cases: Array<[number, number, number, number, number, 'linear' | 'relu' | 'elu', number | null, 'direct' | 'stock']> = [
+      [2, 12, 12, 3, 16, 'linear', 16, 'direct'], // a conv layer without activation under the tape
+      [2, 12, 12, 3, 16, 'relu', 16, 'direct'], // inference with relu
+      [2, 10, 10, 4, 8, 'relu', null, 'direct'], // no bias
+      [2, 10, 10, 4, 8, 'linear', 1, 'direct'], // scalar bias
+      [2, 10, 10, 4, 8, 'elu', 8, 'stock'],
+    ];
+    for (const [n, h, w, ci, co, activation, biasSize, path] of cases) {
+      const xv = values(r, n * h * w * ci);
+      xv[0] = Number.NaN; // NaN stays NaN through relu
+      const fv = values(r, 9 * ci * co);
+      const bv = biasSize == null ? null : values(r, biasSize);
+      const label = `fused conv2d x[${n},${h},${w},${ci}] co ${co} ${activation} bias ${biasSize}`;
+      const { cpu, wasm } = await onBoth(() =>
+        tf.fused.conv2d({
+          x: tf.tensor4d(xv, [n, h, w, ci]),
+          filter: tf.tensor4d(fv, [3, 3, ci, co]),
+          strides: 1,
+          pad: 'same',
+          bias: bv == null ? undefined : tf.tensor1d(bv),
+          activation,
+        }),
+      );
+      expect(convForward.lastConvPath, label).toBe(path);
+      const finite = (a: Float32Array) => Array.from(a, (v) => (Number.isNaN(v) ? 'NaN' : v));
+      expect(finite(wasm[0]).filter((v) => v === 'NaN').length, label).toBe(finite(cpu[0]).filter((v) => v === 'NaN').length);
+      const clean = (a: Float32Array) => Float32Array.from(a, (v) => (Number.isNaN(v) ? 0 : v));
+      expectClose([clean(wasm[0])], [clean(cpu[0])], label);
     }
   });
 

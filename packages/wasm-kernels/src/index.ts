@@ -18,7 +18,7 @@
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs';
 import { ADAM_UPDATE, adamUpdate, installFusedAdam } from './adam.js';
 import { makeChannelOp } from './channel-ops.js';
-import { conv2D } from './conv-forward.js';
+import { conv2D, fusedConv2D } from './conv-forward.js';
 import { conv2DBackpropFilter, conv2DBackpropInput, depthwiseBackpropFilter, depthwiseBackpropInput } from './conv.js';
 import { cast, gatherV2, identity, oneHot, tile } from './data.js';
 import { makeMatMul } from './matmul.js';
@@ -41,7 +41,9 @@ import { BACKEND, originals } from './wasm.js';
  *   dilation 1, as WebAssembly SIMD register blocks (2 output pixels x 16 output channels) over
  *   the zero-padded input: ~35 GFLOP/s whatever `fh * fw * ci` is, where XNNPACK wastes its
  *   tiles on the tiny inner products of a first layer (1 -> 16 channels on 28 x 28, batch 128:
- *   0.85 vs 2.6 ms). Everything else runs the stock kernel.
+ *   0.85 vs 2.6 ms). `FusedConv2D` with a bias and a linear or relu activation (tfjs-layers'
+ *   layers without an activation, and every conv layer at inference) the same, the bias as the
+ *   sums' start and relu on the way out. Everything else runs the stock kernels.
  * - `Conv2DBackpropFilter`: with SIMD and `co` a multiple of 4, no im2col: the input is
  *   zero-padded once (SIMD row copies) and WebAssembly SIMD register blocks (2 input channels, or
  *   3 filter taps for a one-channel first layer, x 16 output channels) read it and `dy` in place,
@@ -110,6 +112,7 @@ export const wasmTrainingKernelNames: readonly string[] = Object.freeze([
   'BatchMatMul',
   '_FusedMatMul',
   'Conv2D',
+  'FusedConv2D',
   'Conv2DBackpropFilter',
   'Conv2DBackpropInput',
   'DepthwiseConv2dNativeBackpropFilter',
@@ -147,7 +150,7 @@ const COMPOSED_FROM = [
   'ScatterNd',
 ];
 /** Kernels that hand some cases to the stock kernel: registered only where it exists. */
-const WRAPS_ORIGINAL = new Set(['BatchMatMul', '_FusedMatMul', 'Conv2D', 'MaxPool', 'OneHot', 'GatherV2', 'Sum', 'Mean', 'Add', 'Sub', 'Multiply', 'RealDiv', 'Tile', 'FusedBatchNorm', 'Identity', 'Cast']);
+const WRAPS_ORIGINAL = new Set(['BatchMatMul', '_FusedMatMul', 'Conv2D', 'FusedConv2D', 'MaxPool', 'OneHot', 'GatherV2', 'Sum', 'Mean', 'Add', 'Sub', 'Multiply', 'RealDiv', 'Tile', 'FusedBatchNorm', 'Identity', 'Cast']);
 
 /** Our kernel functions, to recognise them on a second call. */
 const ours = new Set<KernelFunc>();
@@ -157,6 +160,7 @@ const kernelFuncs: Record<string, KernelFunc> = {
   BatchMatMul: makeMatMul('BatchMatMul'),
   _FusedMatMul: makeMatMul('_FusedMatMul'),
   Conv2D: conv2D,
+  FusedConv2D: fusedConv2D,
   Conv2DBackpropFilter: conv2DBackpropFilter,
   Conv2DBackpropInput: conv2DBackpropInput,
   DepthwiseConv2dNativeBackpropFilter: depthwiseBackpropFilter,
@@ -186,7 +190,7 @@ const kernelFuncs: Record<string, KernelFunc> = {
  * returns their names (see {@link wasmTrainingKernelNames}).
  *
  * Idempotent: later calls register nothing and return the same list. The original wasm
- * kernels that are overridden (`BatchMatMul`, `_FusedMatMul`, `Conv2D`, `Conv2DBackpropInput`,
+ * kernels that are overridden (`BatchMatMul`, `_FusedMatMul`, `Conv2D`, `FusedConv2D`, `Conv2DBackpropInput`,
  * `MaxPool`, `MaxPoolGrad`, `AvgPoolGrad`, `OneHot`, `GatherV2`, `Sum`, `Mean`, `Add`, `Sub`,
  * `Multiply`, `RealDiv`, `Tile`, `FusedBatchNorm`, `Identity`, `Cast`) are captured first and still serve the
  * cases they are fast at. Call it

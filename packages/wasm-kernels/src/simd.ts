@@ -114,10 +114,10 @@ export interface SimdKernels {
    */
   reluGrad(dy: number, x: number, dx: number, n4: number, unused0: number, unused1: number, unused2: number): void;
   /**
-   * `cf{px}x{cv}` (px in 1..{@link CF_PIXELS}, cv in 1..{@link CF_VECS}): a register block of the
-   * direct forward convolution; see `cfBody`.
+   * `cf{px}x{cv}` (px in {@link CF_PIXELS}, cv in 1..{@link CF_VECS}): a register block of the
+   * direct forward convolution plus a bias; `cfr{px}x{cv}` the same followed by relu; see `cfBody`.
    */
-  [cf: `cf${number}x${number}`]: (
+  [cf: `cf${'' | 'r'}${number}x${number}`]: (
     x: number,
     w: number,
     out: number,
@@ -134,6 +134,7 @@ export interface SimdKernels {
     outBlock: number,
     xPixel: number,
     outPixel: number,
+    bias: number,
   ) => void;
   /**
    * `dg{kb}x{cv}` (kb in 1..{@link DG_ROWS}, cv in 1..{@link DG_VECS}): a register block of the
@@ -226,6 +227,7 @@ const op = {
   f32x4Div: [0xfd, 0xe7, 0x01],
   f32x4Sqrt: [0xfd, 0xe3, 0x01],
   f32x4Eq: [0xfd, 0x41],
+  f32x4Pmax: [0xfd, 0xeb, 0x01],
 };
 
 /** `ptr += local` */
@@ -796,8 +798,11 @@ function reluGradBody(): number[] {
   return [...uleb(body.length), ...body];
 }
 
-/** Register blocks of the {@link SimdKernels.cf} convolution: output pixels x 4-channel vectors. */
-export const CF_PIXELS = 2;
+/**
+ * Register blocks of the {@link SimdKernels.cf} convolution: output pixels (2 or 4; 4 for narrow
+ * blocks of 1-2 channel vectors) x 4-channel vectors (1 to 4).
+ */
+export const CF_PIXELS = [2, 4] as const;
 export const CF_VECS = 4;
 
 /**
@@ -811,21 +816,23 @@ export const CF_VECS = 4;
  * pointers advance `xBlock` / `outBlock` bytes per block, `xRowJump` more after a row and
  * `xImageJump` more after an image (`out` is contiguous). `w` points at output channel 0 of the
  * block in an [fh, fwci, co] filter with `wRow` = 4 * co bytes per row; `out` pixels are
- * `outPixel` bytes apart. Sums run in float32 in the order (kh, j), like XNNPACK's.
+ * `outPixel` bytes apart. Sums run in float32 in the order (kh, j), like XNNPACK's, starting at the
+ * `bias` vector (`co` floats; zeros for none); with `relu`, negative results become 0.
  */
-function cfBody(px: number, cv: number): number[] {
-  const [X, W, OUT, FH, FWCI, X_ROW_STRIDE, W_ROW, BLOCKS, ROWS, IMAGES, X_BLOCK, X_ROW_JUMP, X_IMAGE_JUMP, OUT_BLOCK, X_PIXEL, OUT_PIXEL] = [
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+function cfBody(px: number, cv: number, relu: boolean): number[] {
+  const [X, W, OUT, FH, FWCI, X_ROW_STRIDE, W_ROW, BLOCKS, ROWS, IMAGES, X_BLOCK, X_ROW_JUMP, X_IMAGE_JUMP, OUT_BLOCK, X_PIXEL, OUT_PIXEL, BIAS] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
   ];
-  const [ROW, BLOCK, KH, J, XK, XJ, WJ] = [16, 17, 18, 19, 20, 21, 22]; // i32
-  const acc = (i: number, v: number) => 23 + i * cv + v; // v128
-  const splat = (i: number) => 23 + px * cv + i; // v128
-  const WV = 23 + px * cv + px; // v128
+  const [ROW, BLOCK, KH, J, XK, XJ, WJ] = [17, 18, 19, 20, 21, 22, 23]; // i32
+  const acc = (i: number, v: number) => 24 + i * cv + v; // v128
+  const splat = (i: number) => 24 + px * cv + i; // v128
+  const WV = 24 + px * cv + px; // v128
   const body: number[] = [...uleb(2), ...uleb(7), I32, ...uleb(px * cv + px + 1), V128];
   body.push(...op.loop, ...op.get(ROWS), ...op.set(ROW)); // images
   body.push(...op.loop, ...op.get(BLOCKS), ...op.set(BLOCK)); // rows
   body.push(...op.loop); // blocks
-  for (let i = 0; i < px; i++) for (let v = 0; v < cv; v++) body.push(...op.v128Const(Array<number>(16).fill(0)), ...op.set(acc(i, v)));
+  // Sums start at the bias (a buffer of zeros when there is none).
+  for (let i = 0; i < px; i++) for (let v = 0; v < cv; v++) body.push(...op.get(BIAS), ...op.loadAt(16 * v), ...op.set(acc(i, v)));
   body.push(...op.get(X), ...op.set(XK), ...op.get(W), ...op.set(WJ), ...op.get(FH), ...op.set(KH));
   body.push(...op.loop, ...op.get(XK), ...op.set(XJ), ...op.get(FWCI), ...op.set(J)); // kh
   body.push(...op.loop); // j
@@ -842,7 +849,9 @@ function cfBody(px: number, cv: number): number[] {
   body.push(...bump(XK, X_ROW_STRIDE), ...countDown(KH));
   for (let i = 0; i < px; i++) {
     for (let v = 0; v < cv; v++) {
-      body.push(...op.get(OUT), ...(i === 0 ? [] : [...op.get(OUT_PIXEL), ...op.i32(i), ...op.mul, ...op.add]), ...op.get(acc(i, v)), ...op.storeAt(16 * v));
+      // relu as tfjs computes it: x < 0 ? 0 : x (pmax keeps NaN and -0).
+      const value = relu ? [...op.get(acc(i, v)), ...op.v128Const(Array<number>(16).fill(0)), ...op.f32x4Pmax] : op.get(acc(i, v));
+      body.push(...op.get(OUT), ...(i === 0 ? [] : [...op.get(OUT_PIXEL), ...op.i32(i), ...op.mul, ...op.add]), ...value, ...op.storeAt(16 * v));
     }
   }
   body.push(...bump(X, X_BLOCK), ...bump(OUT, OUT_BLOCK), ...countDown(BLOCK));
@@ -902,7 +911,7 @@ function dgBody(kb: number, cv: number): number[] {
 
 /** The functions of the module, in export order. */
 function functions(): Array<[string, number, number[]]> {
-  // [name, type (0: 7 i32 params, 1: 11 i32 params, 2: 16 i32 params), body]
+  // [name, type (0: 7 i32 params, 1: 11 i32 params, 2: 16 i32 params, 3: 17 i32 params), body]
   const fns: Array<[string, number, number[]]> = [
     ['maxPoolGrad2x2', 0, maxPoolGrad2x2Body()],
     ['maxPool2x2', 0, maxPool2x2Body()],
@@ -915,7 +924,12 @@ function functions(): Array<[string, number, number[]]> {
     ['reluGrad', 0, reluGradBody()],
   ];
   for (let kb = 1; kb <= DG_ROWS; kb++) for (let cv = 1; cv <= DG_VECS; cv++) fns.push([`dg${kb}x${cv}`, 1, dgBody(kb, cv)]);
-  for (let px = 1; px <= CF_PIXELS; px++) for (let cv = 1; cv <= CF_VECS; cv++) fns.push([`cf${px}x${cv}`, 2, cfBody(px, cv)]);
+  for (const px of CF_PIXELS) {
+    for (let cv = 1; cv <= CF_VECS; cv++) {
+      fns.push([`cf${px}x${cv}`, 3, cfBody(px, cv, false)]);
+      fns.push([`cfr${px}x${cv}`, 3, cfBody(px, cv, true)]);
+    }
+  }
   return fns;
 }
 
@@ -925,10 +939,11 @@ export function simdModuleBytes(): Uint8Array<ArrayBuffer> {
   const bytes = [
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...section(1, [
-      ...uleb(3),
+      ...uleb(4),
       ...[0x60, ...uleb(7), ...Array<number>(7).fill(I32), ...uleb(0)],
       ...[0x60, ...uleb(11), ...Array<number>(11).fill(I32), ...uleb(0)],
       ...[0x60, ...uleb(16), ...Array<number>(16).fill(I32), ...uleb(0)],
+      ...[0x60, ...uleb(17), ...Array<number>(17).fill(I32), ...uleb(0)],
     ]),
     ...section(2, [...uleb(1), ...str('env'), ...str('memory'), 0x02, 0x00, ...uleb(0)]),
     ...section(3, [...uleb(fns.length), ...fns.flatMap(([, type]) => uleb(type))]),
