@@ -1,8 +1,7 @@
 // bench/loop-overhead: luzts fit() versus a hand-written tfjs loop and tfjs model.fit, doing the
 // same work (same model, MNIST data, batch 128, Adam, shuffling, loss averaging, backend),
 // measured side by side and interleaved in one run, for the MLP 784-256-10, the small CNN
-// (conv16-pool-conv32-pool-dense) and the MNIST example's MLP (784-512-10, dropout 0.4). Ratios are medians of the per-round ratios (each round runs
-// the three loops back to back, so a slow spell of the machine hits all three).
+// (conv16-pool-conv32-pool-dense) and the MNIST example's MLP (784-512-10, dropout 0.4).
 // Prints the ratios; writes bench/results/loop-overhead.json. MODELS=mlp,cnn,mnist (default all three).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
@@ -18,7 +17,7 @@ const MODELS = (process.env.MODELS ?? 'mlp,cnn,mnist').split(',');
 /** Per model: how to build it, the input shape of one digit, epochs per timed run. */
 const SPECS = {
   mlp: { label: 'MLP 784-256-10', build: () => benchMlp(tf), shape: [784], epochs: Number(process.env.EPOCHS ?? 3), rounds: 11 },
-  cnn: { label: 'CNN conv16-pool-conv32-pool-dense', build: () => benchCnn(tf), shape: [28, 28, 1], epochs: 1, rounds: 5 },
+  cnn: { label: 'CNN conv16-pool-conv32-pool-dense', build: () => benchCnn(tf), shape: [28, 28, 1], epochs: 1, rounds: 7 },
   mnist: { label: 'MNIST example MLP 784-512-10 (dropout 0.4)', build: () => benchMnistMlp(tf), shape: [784], epochs: 2, rounds: 7 },
 };
 
@@ -97,8 +96,14 @@ for (const key of MODELS) {
   const times = Object.fromEntries(Object.keys(runners).map((k) => [k, []]));
   for (const run of Object.values(runners)) await run(); // warm-up: kernels, allocations
   const rounds = ROUNDS ?? spec.rounds;
+  // The order rotates every round, so that no loop always runs first (after the previous
+  // round's garbage) or last.
+  const entries = Object.entries(runners);
   for (let r = 0; r < rounds; r++) {
-    for (const [name, run] of Object.entries(runners)) times[name].push(await run());
+    for (let i = 0; i < entries.length; i++) {
+      const [name, run] = entries[(i + r) % entries.length];
+      times[name].push(await run());
+    }
   }
   x.dispose();
   const steps = EPOCHS_PER_RUN * Math.floor(digits.x.shape[0] / BATCH);
