@@ -553,15 +553,18 @@ export const ROW_OPS = {
 } as const;
 export type RowOp = keyof typeof ROW_OPS;
 
-/** The body of a last-axis broadcast operation (see {@link SimdKernels.rowAdd}). */
-function rowOpBody(opcode: readonly number[], vectorFirst: boolean): number[] {
-  const [X, V, OUT, ROWS, CB] = [0, 1, 2, 3, 4];
+/**
+ * The function body of a pass over `rows` rows of `cb` bytes (params x, v, out, rows, cb; x and
+ * out advance a row at a time): per group of 4 channels, `inner` (with local 7 = the channel's
+ * byte offset in the row, and `i32Locals - 1` more i32 locals from 8) pushes the value stored at
+ * `out + ch`.
+ */
+function channelRowsBody(inner: number[], i32Locals = 1): number[] {
+  const [X, , OUT, ROWS, CB] = [0, 1, 2, 3, 4];
   const CH = 7;
-  const loadX = [...op.get(X), ...op.get(CH), ...op.add, ...op.load];
-  const loadV = [...op.get(V), ...op.get(CH), ...op.add, ...op.load];
   const body: number[] = [
     ...uleb(1),
-    ...uleb(1),
+    ...uleb(i32Locals),
     I32,
     ...op.loop, // rows
     ...op.i32(0),
@@ -570,8 +573,7 @@ function rowOpBody(opcode: readonly number[], vectorFirst: boolean): number[] {
     ...op.get(OUT),
     ...op.get(CH),
     ...op.add,
-    ...(vectorFirst ? [...loadV, ...loadX] : [...loadX, ...loadV]),
-    ...opcode,
+    ...inner,
     ...op.store,
     ...op.get(CH),
     ...op.i32(16),
@@ -589,59 +591,47 @@ function rowOpBody(opcode: readonly number[], vectorFirst: boolean): number[] {
   return [...uleb(body.length), ...body];
 }
 
+/** The body of a last-axis broadcast operation (see {@link SimdKernels.rowAdd}). */
+function rowOpBody(opcode: readonly number[], vectorFirst: boolean): number[] {
+  const [X, V] = [0, 1];
+  const CH = 7;
+  const loadX = [...op.get(X), ...op.get(CH), ...op.add, ...op.load];
+  const loadV = [...op.get(V), ...op.get(CH), ...op.add, ...op.load];
+  return channelRowsBody([...(vectorFirst ? [...loadV, ...loadX] : [...loadX, ...loadV]), ...opcode]);
+}
+
 /** The batch-norm function body (see {@link SimdKernels.rowAffine}). */
 function rowAffineBody(): number[] {
-  const [X, P, OUT, ROWS, CB] = [0, 1, 2, 3, 4];
+  const [X, P, CB] = [0, 1, 4];
   const [CH, PC] = [7, 8]; // i32: channel byte offset, P + CH
-  const body: number[] = [
-    ...uleb(1),
-    ...uleb(2),
-    I32,
-    ...op.loop, // rows
-    ...op.i32(0),
-    ...op.set(CH),
-    ...op.loop, // 4 channels at a time
-    ...op.get(P),
-    ...op.get(CH),
-    ...op.add,
-    ...op.set(PC),
-    ...op.get(OUT),
-    ...op.get(CH),
-    ...op.add,
-    ...op.get(X),
-    ...op.get(CH),
-    ...op.add,
-    ...op.load,
-    ...op.get(PC),
-    ...op.load,
-    ...op.f32x4Sub,
-    ...op.get(PC),
-    ...op.get(CB),
-    ...op.add,
-    ...op.load,
-    ...op.f32x4Mul,
-    ...op.get(PC),
-    ...op.get(CB),
-    ...op.add,
-    ...op.get(CB),
-    ...op.add,
-    ...op.load,
-    ...op.f32x4Add,
-    ...op.store,
-    ...op.get(CH),
-    ...op.i32(16),
-    ...op.add,
-    ...op.tee(CH),
-    ...op.get(CB),
-    ...op.ltU,
-    ...op.brIf(0),
-    ...op.end, // channels
-    ...bump(X, CB),
-    ...bump(OUT, CB),
-    ...countDown(ROWS),
-    ...op.end, // function
-  ];
-  return [...uleb(body.length), ...body];
+  return channelRowsBody(
+    [
+      ...op.get(P),
+      ...op.get(CH),
+      ...op.add,
+      ...op.set(PC),
+      ...op.get(X),
+      ...op.get(CH),
+      ...op.add,
+      ...op.load,
+      ...op.get(PC),
+      ...op.load,
+      ...op.f32x4Sub,
+      ...op.get(PC),
+      ...op.get(CB),
+      ...op.add,
+      ...op.load,
+      ...op.f32x4Mul,
+      ...op.get(PC),
+      ...op.get(CB),
+      ...op.add,
+      ...op.get(CB),
+      ...op.add,
+      ...op.load,
+      ...op.f32x4Add,
+    ],
+    2,
+  );
 }
 
 /** The row-sum function body (see {@link SimdKernels.sumRows}). */
