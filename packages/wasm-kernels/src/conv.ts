@@ -233,7 +233,7 @@ function conv2DFilterGrad(
 
 /** Input channels per register block of {@link filterGradNhwc} (2 x 16 measured fastest). */
 const CHANNEL_BLOCK = 2;
-/** Output pixels per float32 register accumulation of {@link filterGradNhwc} (whole images). */
+/** Output pixels per float32 register accumulation of {@link filterGradNhwc} (at most). */
 const NHWC_PIXELS = 1024;
 
 /**
@@ -241,8 +241,9 @@ const NHWC_PIXELS = 1024;
  * `dW[kh, kw, c, o] = sum_p xp[p @ (kh, kw), c] * dy[p, o]`, read in place from the zero-padded
  * NHWC input `xp` and `dy` by the SIMD register blocks `dg{kb}x{cv}` (2 input channels x 16 output
  * channels; ~33 GFLOP/s on this machine, XNNPACK's GEMM peak, without im2col's copy or XNNPACK's
- * re-packing of `dy`). A few whole images at a time (<= 1024 pixels) stay in cache while all
- * (kh, kw, channel) blocks pass over them; sums run in float32 per pass, then in float64.
+ * re-packing of `dy`). Passes of <= 1024 output pixels (a few whole images, or row bands of a
+ * large one) stay in cache while all (kh, kw, channel) blocks go over them; sums run in float32
+ * per pass, then in float64.
  */
 function filterGradNhwc(backend: WasmBackendLike, info: backend_util.Conv2DInfo, x: TensorInfo, dy: TensorInfo, simd: SimdKernels): TensorInfo {
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co } = info;
@@ -263,47 +264,34 @@ function filterGradNhwc(backend: WasmBackendLike, info: backend_util.Conv2DInfo,
     }
     const [accV] = floatViews(backend, acc);
     new Float64Array(accV.buffer, accV.byteOffset, k * co).fill(0);
-    const perImage = oh * ow;
-    const chunk = Math.max(1, Math.min(n, Math.floor(NHWC_PIXELS / perImage)));
     const xPixel = 4 * sw * ci;
     const xRowJump = 4 * ci * (sh * wp - ow * sw);
     const xImageJump = 4 * ci * wp * (hp - oh * sh);
-    for (let b0 = 0; b0 < n; b0 += chunk) {
-      const nb = Math.min(chunk, n - b0);
-      for (let kh = 0; kh < fh; kh++) {
-        for (let kw = 0; kw < fw; kw++) {
-          const xBase = xAt + 4 * ((b0 * hp + kh * dh) * wp + kw * dw) * ci;
-          const outBase = accAt + 8 * (kh * fw + kw) * ci * co;
-          // One input channel: the taps of a filter row are adjacent floats of x (dilation 1),
-          // so they form the register block instead of channels.
-          const tapBlock = ci === 1 && dw === 1 ? Math.min(DG_ROWS, fw - kw) : 0;
-          if (tapBlock > 0) {
-            for (let o0 = 0; o0 < co; o0 += 4 * DG_VECS) {
-              const cv = Math.min(DG_VECS, (co - o0) / 4);
-              const dyAt0 = dyAt + 4 * (b0 * perImage * co + o0);
-              simd[`dg${tapBlock}x${cv}`](xBase, dyAt0, outBase + 8 * o0, 8 * co, ow, oh, nb, xPixel, xRowJump, xImageJump, 4 * co);
+    // Passes of <= 1024 output pixels: whole images, or row bands of one large image.
+    const perImage = oh * ow;
+    const images = Math.max(1, Math.min(n, Math.floor(NHWC_PIXELS / perImage)));
+    const rows = perImage > NHWC_PIXELS ? Math.max(1, Math.floor(NHWC_PIXELS / ow)) : oh;
+    for (let b0 = 0; b0 < n; b0 += images) {
+      const nb = Math.min(images, n - b0);
+      for (let r0 = 0; r0 < oh; r0 += rows) {
+        const nr = Math.min(rows, oh - r0);
+        const dyPass = dyAt + 4 * ((b0 * oh + r0) * ow) * co;
+        for (let kh = 0; kh < fh; kh++) {
+          for (let kw = 0; kw < fw; kw++) {
+            const xBase = xAt + 4 * ((b0 * hp + r0 * sh + kh * dh) * wp + kw * dw) * ci;
+            const outBase = accAt + 8 * (kh * fw + kw) * ci * co;
+            // One input channel: the taps of a filter row are adjacent floats of x (dilation 1),
+            // so they form the register block instead of channels.
+            const tapBlock = ci === 1 && dw === 1 ? Math.min(DG_ROWS, fw - kw) : 0;
+            const [kb0, step] = tapBlock > 0 ? [tapBlock, ci] : [Math.min(CHANNEL_BLOCK, ci), CHANNEL_BLOCK];
+            for (let c0 = 0; c0 < ci; c0 += step) {
+              const kb = tapBlock > 0 ? kb0 : Math.min(CHANNEL_BLOCK, ci - c0);
+              for (let o0 = 0; o0 < co; o0 += 4 * DG_VECS) {
+                const cv = Math.min(DG_VECS, (co - o0) / 4);
+                simd[`dg${kb}x${cv}`](xBase + 4 * c0, dyPass + 4 * o0, outBase + 8 * (c0 * co + o0), 8 * co, ow, nr, nb, xPixel, xRowJump, xImageJump, 4 * co);
+              }
             }
-            kw += tapBlock - 1;
-            continue;
-          }
-          for (let c0 = 0; c0 < ci; c0 += CHANNEL_BLOCK) {
-            const kb = Math.min(CHANNEL_BLOCK, ci - c0);
-            for (let o0 = 0; o0 < co; o0 += 4 * DG_VECS) {
-              const cv = Math.min(DG_VECS, (co - o0) / 4);
-              simd[`dg${kb}x${cv}`](
-                xBase + 4 * c0,
-                dyAt + 4 * (b0 * perImage * co + o0),
-                outBase + 8 * (c0 * co + o0),
-                8 * co,
-                ow,
-                oh,
-                nb,
-                xPixel,
-                xRowJump,
-                xImageJump,
-                4 * co,
-              );
-            }
+            if (tapBlock > 0) kw += tapBlock - 1;
           }
         }
       }

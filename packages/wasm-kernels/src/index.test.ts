@@ -220,7 +220,7 @@ describe('conv2d gradients (Conv2DBackpropFilter, Conv2DBackpropInput)', () => {
       [2, 10, 9, 7, 2, 5, 12, 1, [[0, 0], [1, 2], [0, 3], [0, 0]], 1], // uneven explicit pads; 3 vectors
       [2, 12, 13, 4, 3, 3, 8, [2, 3], 'same', 1], // different strides per axis
       [2, 12, 12, 4, 3, 3, 4, 3, 'same', 1], // stride 3
-      [1, 40, 36, 4, 3, 3, 8, 1, 'same', 1], // 1440 pixels per image: one image per chunk
+      [1, 40, 36, 4, 3, 3, 8, 1, 'same', 1], // 1440 pixels per image: row bands of 28 + 12 rows
       [5, 6, 6, 3, 5, 5, 16, 1, 'valid', 1], // 2 x 2 outputs
     ];
     for (const [n, h, w, ci, fh, fw, co, s, pad, d] of cases) {

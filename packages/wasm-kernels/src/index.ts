@@ -47,7 +47,7 @@ import { BACKEND, originals } from './wasm.js';
  * - `Conv2DBackpropFilter`: with SIMD and `co` a multiple of 4, no im2col: the input is
  *   zero-padded once (SIMD row copies) and WebAssembly SIMD register blocks (2 input channels, or
  *   3 filter taps for a one-channel first layer, x 16 output channels) read it and `dy` in place,
- *   a few whole images at a time so both stay in cache (~33 GFLOP/s, XNNPACK's GEMM peak here,
+ *   in passes of <= 1024 output pixels that stay in cache (~33 GFLOP/s, XNNPACK's GEMM peak here,
  *   without re-packing `dy`); float32 sums per pass of <= 1024 pixels, then float64. Otherwise
  *   im2col + `dW = cols^T · dy` (already in the filter layout) as one untransposed wasm (XNNPACK)
  *   `BatchMatMul`, in batch chunks when the im2col exceeds 64 MiB.
