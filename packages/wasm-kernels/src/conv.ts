@@ -18,7 +18,7 @@ import {
   type Pad4,
   type WasmBackendLike,
 } from './wasm.js';
-import { DG_ROWS, DG_VECS, floatOffset, simdKernels, type SimdKernels } from './simd.js';
+import { DG_ROWS, DG_VECS, DWG_TAPS, floatOffset, simdKernels, type SimdKernels } from './simd.js';
 import { conv2DForward, padImages, readsInsidePadded } from './conv-forward.js';
 
 /** The SIMD row copier and the heap byte offsets of an im2col's source and destination. */
@@ -367,6 +367,64 @@ function filterGradByMatMul(
   return out;
 }
 
+/** Which algorithm the last depthwise filter gradient used (for tests and profiling). */
+export let lastDepthwiseFilterGradPath: 'nhwc' | 'composed' = 'composed';
+
+/**
+ * Depthwise filter gradient with channel multiplier 1 (channels a multiple of 4, filters up to
+ * {@link DWG_TAPS} wide): `dW[kh, kw, c] = sum_p xp[p @ (kh, kw), c] * dy[p, c]` read in place from
+ * the zero-padded input and `dy` by the SIMD `dwg{fw}` blocks (one filter row x 4 channels), in
+ * passes of <= 1024 output pixels; float32 sums per pass, then float64. The composition below
+ * (a depthwise convolution with `dy` as a filter the size of the image) ran at ~1 GFLOP/s: 10.4 ms
+ * for a 64 x 16 x 16 x 32 layer.
+ */
+function depthwiseFilterGradNhwc(backend: WasmBackendLike, info: backend_util.Conv2DInfo, x: TensorInfo, dy: TensorInfo, simd: SimdKernels): TensorInfo {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
+  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, padInfo } = info;
+  const { top, bottom, left, right } = padInfo;
+  const hp = h + top + bottom;
+  const wp = w + left + right;
+  const padded = top + bottom + left + right > 0;
+  const xp = padded ? padImages(backend, x, padInfo, simd) : x;
+  const out = backend.makeOutput([fh, fw, c, 1], 'float32');
+  const acc = backend.makeOutput([2 * fh * fw * c], 'float32'); // float64 accumulators
+  try {
+    const [xAt, dyAt, accAt] = [xp, dy, acc].map((t) => floatOffset(backend, t));
+    if (xAt == null || dyAt == null || accAt == null || accAt % 8 !== 0) {
+      throw new Error('@luzts/wasm-kernels: DepthwiseConv2dNativeBackpropFilter: a tensor has no wasm heap offset.');
+    }
+    const [accV] = floatViews(backend, acc);
+    new Float64Array(accV.buffer, accV.byteOffset, fh * fw * c).fill(0);
+    const xPixel = 4 * sw * c;
+    const xRowJump = 4 * c * (sh * wp - ow * sw);
+    const xImageJump = 4 * c * wp * (hp - oh * sh);
+    const perImage = oh * ow;
+    const images = Math.max(1, Math.min(n, Math.floor(NHWC_PIXELS / perImage)));
+    const rows = perImage > NHWC_PIXELS ? Math.max(1, Math.floor(NHWC_PIXELS / ow)) : oh;
+    for (let b0 = 0; b0 < n; b0 += images) {
+      const nb = Math.min(images, n - b0);
+      for (let r0 = 0; r0 < oh; r0 += rows) {
+        const nr = Math.min(rows, oh - r0);
+        const dyPass = dyAt + 4 * ((b0 * oh + r0) * ow) * c;
+        for (let kh = 0; kh < fh; kh++) {
+          const xRow = xAt + 4 * ((b0 * hp + r0 * sh + kh * dh) * wp) * c;
+          for (let c0 = 0; c0 < c; c0 += 4) {
+            simd[`dwg${fw}`](xRow + 4 * c0, dyPass + 4 * c0, accAt + 8 * (kh * fw * c + c0), 8 * c, ow, nr, nb, xPixel, xRowJump, xImageJump, 4 * c, 4 * dw * c, 0, 0, 0, 0);
+          }
+        }
+      }
+    }
+    const [outV, accV2] = floatViews(backend, out, acc);
+    outV.set(new Float64Array(accV2.buffer, accV2.byteOffset, fh * fw * c));
+    return out;
+  } catch (e) {
+    free(backend, out);
+    throw e;
+  } finally {
+    free(backend, acc, ...(padded ? [xp] : []));
+  }
+}
+
 /**
  * Filter gradient of a depthwise NHWC convolution as one forward wasm depthwise convolution of
  * the input with `dy` used as the filter (then a `Sum` over the batch).
@@ -380,6 +438,21 @@ function depthwiseFilterGrad(
 ): TensorInfo {
   assertChannelsLast(kernelName, convInfo);
   assertFloat32(kernelName, x, dy);
+  const simd = simdKernels(backend);
+  if (
+    simd != null &&
+    convInfo.outChannels === convInfo.inChannels &&
+    convInfo.inChannels % 4 === 0 &&
+    convInfo.filterWidth <= DWG_TAPS &&
+    convInfo.batchSize * convInfo.outHeight * convInfo.outWidth > 0 &&
+    readsInsidePadded(convInfo) &&
+    floatOffset(backend, x) != null &&
+    floatOffset(backend, dy) != null
+  ) {
+    lastDepthwiseFilterGradPath = 'nhwc';
+    return depthwiseFilterGradNhwc(backend, convInfo, x, dy, simd);
+  }
+  lastDepthwiseFilterGradPath = 'composed';
   const {
     batchSize: n,
     inHeight: h,

@@ -383,6 +383,54 @@ describe('depthwiseConv2d gradients', () => {
     }
   });
 
+  it('filter gradient with multiplier 1 and channels % 4 = 0 runs the SIMD path and matches the CPU backend (taps 1-5, strides, paddings, passes)', async () => {
+    const r = prng(81);
+    // [n, h, w, c, fh, fw, stride, pad]
+    const cases: Array<[number, number, number, number, number, number, number, 'same' | 'valid']> = [
+      [4, 16, 16, 32, 3, 3, 1, 'same'], // a MobileNet block
+      [3, 9, 11, 8, 3, 3, 2, 'same'],
+      [2, 12, 10, 4, 5, 5, 1, 'valid'],
+      [2, 8, 8, 4, 1, 2, 1, 'same'],
+      [2, 10, 9, 12, 4, 1, 3, 'valid'],
+      [1, 40, 36, 4, 3, 3, 1, 'same'], // 1440 output pixels: row bands
+    ];
+    for (const [n, h, w, c, fh, fw, stride, pad] of cases) {
+      const xv = values(r, n * h * w * c);
+      const label = `dw filter grad x[${n},${h},${w},${c}] f${fh}x${fw} s${stride} ${pad}`;
+      await compare(label, () => {
+        const x = tf.tensor4d(xv, [n, h, w, c]);
+        const filterShape: [number, number, number, number] = [fh, fw, c, 1];
+        const { outShape } = tf.backend_util.computeConv2DInfo(x.shape, filterShape, stride, 1, pad, undefined, true);
+        const dy = tf.sin(tf.range(0, outShape.reduce((p, q) => p * q, 1)).reshape(outShape));
+        return tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { strides: stride, pad, dilations: 1, filterShape } as never) as tf.Tensor;
+      });
+      expect(conv.lastDepthwiseFilterGradPath, label).toBe('nhwc');
+    }
+    // With dilations (tfjs gradients never pass them; the CPU reference: a zero-inserted filter).
+    const [n, h, w, c, dil] = [2, 10, 10, 8, [2, 2] as [number, number]];
+    const xv = values(r, n * h * w * c);
+    const dyOf = (shape: number[]) => tf.cos(tf.range(0, shape.reduce((p, q) => p * q, 1)).reshape(shape));
+    await tf.setBackend('wasm');
+    const got = tf.tidy(() => {
+      const x = tf.tensor4d(xv, [n, h, w, c]);
+      const { outShape } = tf.backend_util.computeConv2DInfo(x.shape, [3, 3, c, 1], 1, dil, 'same', undefined, true);
+      const k = tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy: dyOf(outShape) }, { strides: 1, pad: 'same', dilations: dil, filterShape: [3, 3, c, 1] } as never) as tf.Tensor;
+      return Float32Array.from(k.dataSync());
+    });
+    expect(conv.lastDepthwiseFilterGradPath).toBe('nhwc');
+    await tf.setBackend('cpu');
+    const want = tf.tidy(() => {
+      const x = tf.tensor4d(xv, [n, h, w, c]);
+      const { outShape } = tf.backend_util.computeConv2DInfo(x.shape, [5, 5, c, 1], 1, 1, 'same', undefined, true);
+      const wide = tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy: dyOf(outShape) }, { strides: 1, pad: 'same', dilations: 1, filterShape: [5, 5, c, 1] } as never) as tf.Tensor;
+      const gv = wide.dataSync();
+      const sampled = new Float32Array(9 * c);
+      for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) for (let k = 0; k < c; k++) sampled[(a * 3 + b) * c + k] = gv[(a * 2 * 5 + b * 2) * c + k];
+      return sampled;
+    });
+    expectClose([got], [want], 'dilated dw filter grad');
+  });
+
   it('supports dilations when called as kernels (checked against a zero-inserted filter)', async () => {
     // The CPU backend ignores dilations in these two kernels (tfjs gradients never pass
     // them), so the reference is the undilated conv with a zero-inserted filter.
@@ -1028,6 +1076,7 @@ describe('memory', () => {
           ...tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.conv2d(p as tf.Tensor4D, q as tf.Tensor4D, 1, 'same').relu().sum())([big, f4]),
           tf.matMul(a, tf.randomUniform([5, 8]), true, false), // narrow aT b
           tf.grad((p: tf.Tensor) => tf.relu(p).sum())(big), // fused relu gradient
+          tf.grad((q: tf.Tensor) => tf.depthwiseConv2d(big as tf.Tensor4D, q as tf.Tensor4D, 1, 'same').sum())(f4.slice([0, 0, 0, 0], [3, 3, 8, 1])), // SIMD depthwise filter gradient
           tf.tile(bias.reshape([1, 1, 1, 8]), [4, 8, 8, 1]),
           tf.mean(big, [0, 1, 2]),
           tf.grad((p: tf.Tensor) => tf.avgPool(p as tf.Tensor4D, 2, 2, 'valid').sum())(big),

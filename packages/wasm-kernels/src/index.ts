@@ -53,9 +53,12 @@ import { BACKEND, originals } from './wasm.js';
  *   `BatchMatMul`, in batch chunks when the im2col exceeds 64 MiB.
  * - `Conv2DBackpropInput`: a forward convolution (as `Conv2D` above) of the (stride-dilated,
  *   padded) `dy` with the spatially flipped, in/out-transposed filter.
- * - `DepthwiseConv2dNativeBackpropFilter`, `DepthwiseConv2dNativeBackpropInput`: the same
- *   two constructions with the wasm `DepthwiseConv2dNative` kernel (plus a `Sum` over the
- *   channel multiplier or batch axis).
+ * - `DepthwiseConv2dNativeBackpropFilter`: with channel multiplier 1, channels a multiple of 4
+ *   and filters up to 5 wide, SIMD blocks (a filter row x 4 channels) reading the padded input
+ *   and `dy` in place (a 64 x 16 x 16 x 32 layer: 10.4 → ~1 ms); otherwise a forward wasm
+ *   `DepthwiseConv2dNative` of the input with `dy` as the filter (plus a `Sum` over the batch).
+ * - `DepthwiseConv2dNativeBackpropInput`: a wasm `DepthwiseConv2dNative` of the (stride-dilated,
+ *   padded) `dy` with the flipped filter (plus a `Sum` over the channel multiplier).
  * - `UnsortedSegmentSum`: the wasm `ScatterNd` kernel (which sums duplicate indices);
  *   out-of-range segment ids are dropped like on the CPU backend.
  * - `MaxPool`: float32 2x2 windows at stride 2 that tile the input (channels a multiple of 4) as

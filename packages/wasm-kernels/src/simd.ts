@@ -137,6 +137,31 @@ export interface SimdKernels {
     bias: number,
   ) => void;
   /**
+   * `dwg{fw}` (fw in 1..{@link DWG_TAPS}): one filter row of a depthwise filter gradient (channel
+   * multiplier 1) for 4 channels: `out[t, l] += sum_p x[p @ t, l] * dy[p, l]` for the `fw` taps
+   * `t` of the row, over `images` images of `oh` rows of `ow` pixels (the loop arguments of
+   * {@link SimdKernels.dg}); tap `t` reads `x + t * tap`; float32 sums, then added to float64
+   * `out` (`outStep` bytes per tap).
+   */
+  [dwg: `dwg${number}`]: (
+    x: number,
+    dy: number,
+    out: number,
+    outStep: number,
+    ow: number,
+    oh: number,
+    images: number,
+    xPixel: number,
+    xRowJump: number,
+    xImageJump: number,
+    dyPixel: number,
+    tap: number,
+    unused0: number,
+    unused1: number,
+    unused2: number,
+    unused3: number,
+  ) => void;
+  /**
    * `dg{kb}x{cv}` (kb in 1..{@link DG_ROWS}, cv in 1..{@link DG_VECS}): a register block of the
    * direct (im2col-free) filter gradient over `images` images; see `dgBody`.
    */
@@ -899,6 +924,39 @@ function dgBody(kb: number, cv: number): number[] {
   return [...uleb(body.length), ...body];
 }
 
+/** Taps per filter row of the {@link SimdKernels.dwg} depthwise filter gradient. */
+export const DWG_TAPS = 5;
+
+/** The body of `dwg{fw}` (see {@link SimdKernels.dwg}). */
+function dwgBody(fw: number): number[] {
+  const [X, DY, OUT, OUT_STEP, OW, OH, IMAGES, X_PIXEL, X_ROW_JUMP, X_IMAGE_JUMP, DY_PIXEL, TAP] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  const [COL, ROW] = [16, 17]; // i32
+  const acc = (t: number) => 18 + t; // v128
+  const D = 18 + fw; // v128
+  const body: number[] = [...uleb(2), ...uleb(2), I32, ...uleb(fw + 1), V128];
+  for (let t = 0; t < fw; t++) body.push(...op.v128Const(Array<number>(16).fill(0)), ...op.set(acc(t)));
+  body.push(...op.loop, ...op.get(OH), ...op.set(ROW), ...op.loop, ...op.get(OW), ...op.set(COL), ...op.loop);
+  body.push(...op.get(DY), ...op.load, ...op.set(D));
+  for (let t = 0; t < fw; t++) {
+    const address = t === 0 ? op.get(X) : [...op.get(X), ...op.get(TAP), ...op.i32(t), ...op.mul, ...op.add];
+    body.push(...op.get(acc(t)), ...address, ...op.load, ...op.get(D), ...op.f32x4Mul, ...op.f32x4Add, ...op.set(acc(t)));
+  }
+  body.push(...bump(X, X_PIXEL), ...bump(DY, DY_PIXEL), ...countDown(COL));
+  body.push(...bump(X, X_ROW_JUMP), ...countDown(ROW));
+  body.push(...bump(X, X_IMAGE_JUMP), ...countDown(IMAGES));
+  // Flush: out (float64) += acc, low and high lane pairs.
+  const high = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
+  for (let t = 0; t < fw; t++) {
+    for (const half of [0, 1]) {
+      const addr = [...op.get(OUT), ...op.get(OUT_STEP), ...op.i32(t), ...op.mul, ...op.add];
+      const value = half === 0 ? op.get(acc(t)) : [...op.get(acc(t)), ...op.get(acc(t)), ...op.shuffle(high)];
+      body.push(...addr, ...addr, ...op.loadAt(16 * half), ...value, ...op.f64x2PromoteLow, ...op.f64x2Add, ...op.storeAt(16 * half));
+    }
+  }
+  body.push(...op.end);
+  return [...uleb(body.length), ...body];
+}
+
 /** The functions of the module, in export order. */
 function functions(): Array<[string, number, number[]]> {
   // [name, type (0: 7 i32 params, 1: 11 i32 params, 2: 16 i32 params, 3: 17 i32 params), body]
@@ -914,6 +972,7 @@ function functions(): Array<[string, number, number[]]> {
     ['reluGrad', 0, reluGradBody()],
   ];
   for (let kb = 1; kb <= DG_ROWS; kb++) for (let cv = 1; cv <= DG_VECS; cv++) fns.push([`dg${kb}x${cv}`, 1, dgBody(kb, cv)]);
+  for (let fw = 1; fw <= DWG_TAPS; fw++) fns.push([`dwg${fw}`, 2, dwgBody(fw)]);
   for (const px of CF_PIXELS) {
     for (let cv = 1; cv <= CF_VECS; cv++) {
       fns.push([`cf${px}x${cv}`, 3, cfBody(px, cv, false)]);
