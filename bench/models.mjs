@@ -43,6 +43,20 @@ export function benchBnCnn(tf) {
   });
 }
 
+/** A MobileNet-style block on 32x32x3: strided conv, depthwise, pointwise, separable conv, global pooling. */
+export function benchDwCnn(tf) {
+  return tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [32, 32, 3], filters: 32, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: glorot(tf, 1) }),
+      tf.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', activation: 'relu', depthwiseInitializer: glorot(tf, 2) }),
+      tf.layers.conv2d({ filters: 64, kernelSize: 1, activation: 'relu', kernelInitializer: glorot(tf, 3) }),
+      tf.layers.separableConv2d({ filters: 64, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', depthwiseInitializer: glorot(tf, 4), pointwiseInitializer: glorot(tf, 5) }),
+      tf.layers.globalAveragePooling2d({}),
+      tf.layers.dense({ units: 10, kernelInitializer: glorot(tf, 6) }),
+    ],
+  });
+}
+
 /** The MLP of examples/mnist-mlp.mjs: 784-512-10 with dropout 0.4. */
 export function benchMnistMlp(tf) {
   return tf.sequential({

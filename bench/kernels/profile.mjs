@@ -1,11 +1,12 @@
 // Per-kernel (with input shapes) profile of one training step (batch 128, Adam) of the benchmark
-// CNN (default), MLP or batch-norm CNN (bn) on wasm + @luzts/wasm-kernels, and the median step time.
-// Usage: pnpm --filter @luzts/wasm-kernels build && node bench/kernels/profile.mjs [cnn|mlp|bn] [steps]
+// CNN (default), MLP, batch-norm CNN (bn) or MobileNet-style block (dw) on wasm + @luzts/wasm-kernels,
+// and the median step time.
+// Usage: pnpm --filter @luzts/wasm-kernels build && node bench/kernels/profile.mjs [cnn|mlp|bn|dw] [steps]
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { adamStepper, benchBnCnn, benchCnn, benchMlp } from '../models.mjs';
+import { adamStepper, benchBnCnn, benchCnn, benchDwCnn, benchMlp } from '../models.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const pkgDir = join(here, '..', '..', 'packages', 'wasm-kernels');
@@ -18,8 +19,8 @@ await tf.setBackend('wasm');
 await tf.ready();
 
 const which = process.argv[2] ?? 'cnn';
-const MODELS = { cnn: { build: benchCnn, shape: [28, 28, 1] }, mlp: { build: benchMlp, shape: [784] }, bn: { build: benchBnCnn, shape: [32, 32, 3] } };
-if (!(which in MODELS)) throw new Error(`profile.mjs: unknown model '${which}' (expected cnn, mlp or bn)`);
+const MODELS = { cnn: { build: benchCnn, shape: [28, 28, 1] }, mlp: { build: benchMlp, shape: [784] }, bn: { build: benchBnCnn, shape: [32, 32, 3] }, dw: { build: benchDwCnn, shape: [32, 32, 3] } };
+if (!(which in MODELS)) throw new Error(`profile.mjs: unknown model '${which}' (expected cnn, mlp, bn or dw)`);
 const steps = Number(process.argv[3] ?? 20);
 const B = 128;
 const model = MODELS[which].build(tf);
