@@ -534,40 +534,36 @@ function convInputGrad(
   } = convInfo;
   const temps: TensorInfo[] = [];
   try {
-    // Dilate dy by the strides: [n, oh, ow, co] -> [n, oh*sh, ow*sw, co] with zeros
-    // between (and sh-1 / sw-1 trailing zero rows / columns, accounted for below).
-    let d = dy;
-    if (sh > 1 || sw > 1) {
-      const padded = run(
-        'PadV2',
-        { x: view(dy, [n * oh, 1, ow, 1, co]) },
-        {
-          paddings: [
-            [0, 0],
-            [0, sh - 1],
-            [0, 0],
-            [0, sw - 1],
-            [0, 0],
-          ],
-          constantValue: 0,
-        },
-        backend,
-      );
-      temps.push(padded);
-      d = view(padded, [n, oh * sh, ow * sw, co]);
-    }
-    // dx[ih] = sum_k D[ih + top - (fh-1)*dh + k*dh] * Wflip[k]
-    const lenH = (oh - 1) * sh + 1;
-    const lenW = (ow - 1) * sw + 1;
+    // dx[ih] = sum_k D[ih + top - (fh-1)*dh + k*dh] * Wflip[k], D = dy dilated by the strides.
     const padTop = (fh - 1) * dh - padInfo.top;
     const padLeft = (fw - 1) * dw - padInfo.left;
-    const pads: [number, number, number, number] = [
-      padTop,
-      h - lenH + padInfo.top - (sh - 1),
-      padLeft,
-      w - lenW + padInfo.left - (sw - 1),
-    ];
-    const cropped = cropForPads(backend, d, pads, temps);
+    let cropped: { x: TensorInfo; pads: [number, number, number, number] };
+    if (sh > 1 || sw > 1) {
+      // Dilated and padded in one pass: zeros, then each dy pixel's channels at (y*sh + padTop,
+      // x*sw + padLeft) when that falls inside (negative paddings crop). The forward convolution
+      // then needs no padding.
+      const hd = h + (fh - 1) * dh;
+      const wd = w + (fw - 1) * dw;
+      const d = backend.makeOutput([n, hd, wd, co], 'float32');
+      temps.push(d);
+      const [dv, g] = floatViews(backend, d, dy);
+      dv.fill(0);
+      for (let b = 0; b < n; b++) {
+        for (let y = 0; y < oh; y++) {
+          const r = y * sh + padTop;
+          if (r < 0 || r >= hd) continue;
+          for (let x = 0; x < ow; x++) {
+            const q = x * sw + padLeft;
+            if (q < 0 || q >= wd) continue;
+            const src = ((b * oh + y) * ow + x) * co;
+            dv.set(g.subarray(src, src + co), ((b * hd + r) * wd + q) * co);
+          }
+        }
+      }
+      cropped = { x: d, pads: [0, 0, 0, 0] };
+    } else {
+      cropped = cropForPads(backend, dy, [padTop, h - oh + padInfo.top, padLeft, w - ow + padInfo.left], temps);
+    }
     const flipped = run('Reverse', { x: filter }, { dims: [0, 1] }, backend); // [fh, fw, ci, co|m]
     temps.push(flipped);
     if (!depthwise) {
