@@ -246,58 +246,97 @@ const NHWC_PIXELS = 1024;
  * per pass, then in float64.
  */
 function filterGradNhwc(backend: WasmBackendLike, info: backend_util.Conv2DInfo, x: TensorInfo, dy: TensorInfo, simd: SimdKernels): TensorInfo {
+  const { inChannels: ci, outChannels: co, outWidth: ow, filterHeight: fh, filterWidth: fw, dilationHeight: dh, dilationWidth: dw } = info;
+  return inPlacePasses('Conv2DBackpropFilter', backend, info, x, dy, simd, [fh, fw, ci, co], (p) => {
+    for (let kh = 0; kh < fh; kh++) {
+      for (let kw = 0; kw < fw; kw++) {
+        const xBase = p.x + 4 * ((kh * dh) * p.wp + kw * dw) * ci;
+        const outBase = p.acc + 8 * (kh * fw + kw) * ci * co;
+        // One input channel: the taps of a filter row are adjacent floats of x (dilation 1),
+        // so they form the register block instead of channels.
+        const tapBlock = ci === 1 && dw === 1 ? Math.min(DG_ROWS, fw - kw) : 0;
+        const step = tapBlock > 0 ? ci : CHANNEL_BLOCK;
+        for (let c0 = 0; c0 < ci; c0 += step) {
+          const kb = tapBlock > 0 ? tapBlock : Math.min(CHANNEL_BLOCK, ci - c0);
+          for (let o0 = 0; o0 < co; o0 += 4 * DG_VECS) {
+            const cv = Math.min(DG_VECS, (co - o0) / 4);
+            simd[`dg${kb}x${cv}`](xBase + 4 * c0, p.dy + 4 * o0, outBase + 8 * (c0 * co + o0), 8 * co, ow, p.rows, p.images, p.xPixel, p.xRowJump, p.xImageJump, 4 * co);
+          }
+        }
+        if (tapBlock > 0) kw += tapBlock - 1;
+      }
+    }
+  });
+}
+
+/** Heap byte offsets and loop arguments of one pass of {@link inPlacePasses}. */
+interface Pass {
+  /** the pass's first input pixel in the padded input, tap (0, 0), channel 0 */
+  x: number;
+  /** the pass's first `dy` pixel, channel 0 */
+  dy: number;
+  /** the float64 accumulators */
+  acc: number;
+  images: number;
+  rows: number;
+  /** padded input width */
+  wp: number;
+  xPixel: number;
+  xRowJump: number;
+  xImageJump: number;
+}
+
+/**
+ * The frame of the in-place filter gradients: zero-pads `x` (SIMD row copies), zeroes float64
+ * accumulators for a filter of `filterShape`, calls `pass` for passes of <= 1024 output pixels
+ * (a few whole images, or row bands of a large one: they stay in cache while every block goes
+ * over them) and returns the accumulators as the float32 filter gradient.
+ */
+function inPlacePasses(
+  kernelName: string,
+  backend: WasmBackendLike,
+  info: backend_util.Conv2DInfo,
+  x: TensorInfo,
+  dy: TensorInfo,
+  simd: SimdKernels,
+  filterShape: number[],
+  pass: (p: Pass) => void,
+): TensorInfo {
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co } = info;
-  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, padInfo } = info;
+  const { strideHeight: sh, strideWidth: sw, padInfo } = info;
   const { top, bottom, left, right } = padInfo;
   const hp = h + top + bottom;
   const wp = w + left + right;
-  const k = fh * fw * ci;
+  const size = filterShape.reduce((p, q) => p * q, 1);
   const padded = top + bottom + left + right > 0;
   const xp = padded ? padImages(backend, x, padInfo, simd) : x;
-  const out = backend.makeOutput([fh, fw, ci, co], 'float32');
-  const acc = backend.makeOutput([2 * k * co], 'float32'); // float64 accumulators
+  const out = backend.makeOutput(filterShape, 'float32');
+  const acc = backend.makeOutput([2 * size], 'float32'); // float64 accumulators
   try {
     const [xAt, dyAt, accAt] = [xp, dy, acc].map((t) => floatOffset(backend, t));
     if (xAt == null || dyAt == null || accAt == null || accAt % 8 !== 0) {
       // Fresh float32 outputs and float32 inputs (checked by the caller) always have one.
-      throw new Error('@luzts/wasm-kernels: Conv2DBackpropFilter: a tensor has no wasm heap offset.');
+      throw new Error(`@luzts/wasm-kernels: ${kernelName}: a tensor has no wasm heap offset.`);
     }
     const [accV] = floatViews(backend, acc);
-    new Float64Array(accV.buffer, accV.byteOffset, k * co).fill(0);
-    const xPixel = 4 * sw * ci;
-    const xRowJump = 4 * ci * (sh * wp - ow * sw);
-    const xImageJump = 4 * ci * wp * (hp - oh * sh);
-    // Passes of <= 1024 output pixels: whole images, or row bands of one large image.
+    new Float64Array(accV.buffer, accV.byteOffset, size).fill(0);
+    const geometry = { acc: accAt, wp, xPixel: 4 * sw * ci, xRowJump: 4 * ci * (sh * wp - ow * sw), xImageJump: 4 * ci * wp * (hp - oh * sh) };
     const perImage = oh * ow;
     const images = Math.max(1, Math.min(n, Math.floor(NHWC_PIXELS / perImage)));
     const rows = perImage > NHWC_PIXELS ? Math.max(1, Math.floor(NHWC_PIXELS / ow)) : oh;
     for (let b0 = 0; b0 < n; b0 += images) {
-      const nb = Math.min(images, n - b0);
       for (let r0 = 0; r0 < oh; r0 += rows) {
-        const nr = Math.min(rows, oh - r0);
-        const dyPass = dyAt + 4 * ((b0 * oh + r0) * ow) * co;
-        for (let kh = 0; kh < fh; kh++) {
-          for (let kw = 0; kw < fw; kw++) {
-            const xBase = xAt + 4 * ((b0 * hp + r0 * sh + kh * dh) * wp + kw * dw) * ci;
-            const outBase = accAt + 8 * (kh * fw + kw) * ci * co;
-            // One input channel: the taps of a filter row are adjacent floats of x (dilation 1),
-            // so they form the register block instead of channels.
-            const tapBlock = ci === 1 && dw === 1 ? Math.min(DG_ROWS, fw - kw) : 0;
-            const [kb0, step] = tapBlock > 0 ? [tapBlock, ci] : [Math.min(CHANNEL_BLOCK, ci), CHANNEL_BLOCK];
-            for (let c0 = 0; c0 < ci; c0 += step) {
-              const kb = tapBlock > 0 ? kb0 : Math.min(CHANNEL_BLOCK, ci - c0);
-              for (let o0 = 0; o0 < co; o0 += 4 * DG_VECS) {
-                const cv = Math.min(DG_VECS, (co - o0) / 4);
-                simd[`dg${kb}x${cv}`](xBase + 4 * c0, dyPass + 4 * o0, outBase + 8 * (c0 * co + o0), 8 * co, ow, nr, nb, xPixel, xRowJump, xImageJump, 4 * co);
-              }
-            }
-            if (tapBlock > 0) kw += tapBlock - 1;
-          }
-        }
+        pass({
+          ...geometry,
+          x: xAt + 4 * ((b0 * hp + r0 * sh) * wp) * ci,
+          dy: dyAt + 4 * ((b0 * oh + r0) * ow) * co,
+          images: Math.min(images, n - b0),
+          rows: Math.min(rows, oh - r0),
+        });
       }
     }
     const [outV, accV2] = floatViews(backend, out, acc);
-    outV.set(new Float64Array(accV2.buffer, accV2.byteOffset, k * co));
+    outV.set(new Float64Array(accV2.buffer, accV2.byteOffset, size));
     return out;
   } catch (e) {
     free(backend, out);
@@ -379,50 +418,15 @@ export let lastDepthwiseFilterGradPath: 'nhwc' | 'composed' = 'composed';
  * for a 64 x 16 x 16 x 32 layer.
  */
 function depthwiseFilterGradNhwc(backend: WasmBackendLike, info: backend_util.Conv2DInfo, x: TensorInfo, dy: TensorInfo, simd: SimdKernels): TensorInfo {
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
-  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, padInfo } = info;
-  const { top, bottom, left, right } = padInfo;
-  const hp = h + top + bottom;
-  const wp = w + left + right;
-  const padded = top + bottom + left + right > 0;
-  const xp = padded ? padImages(backend, x, padInfo, simd) : x;
-  const out = backend.makeOutput([fh, fw, c, 1], 'float32');
-  const acc = backend.makeOutput([2 * fh * fw * c], 'float32'); // float64 accumulators
-  try {
-    const [xAt, dyAt, accAt] = [xp, dy, acc].map((t) => floatOffset(backend, t));
-    if (xAt == null || dyAt == null || accAt == null || accAt % 8 !== 0) {
-      throw new Error('@luzts/wasm-kernels: DepthwiseConv2dNativeBackpropFilter: a tensor has no wasm heap offset.');
-    }
-    const [accV] = floatViews(backend, acc);
-    new Float64Array(accV.buffer, accV.byteOffset, fh * fw * c).fill(0);
-    const xPixel = 4 * sw * c;
-    const xRowJump = 4 * c * (sh * wp - ow * sw);
-    const xImageJump = 4 * c * wp * (hp - oh * sh);
-    const perImage = oh * ow;
-    const images = Math.max(1, Math.min(n, Math.floor(NHWC_PIXELS / perImage)));
-    const rows = perImage > NHWC_PIXELS ? Math.max(1, Math.floor(NHWC_PIXELS / ow)) : oh;
-    for (let b0 = 0; b0 < n; b0 += images) {
-      const nb = Math.min(images, n - b0);
-      for (let r0 = 0; r0 < oh; r0 += rows) {
-        const nr = Math.min(rows, oh - r0);
-        const dyPass = dyAt + 4 * ((b0 * oh + r0) * ow) * c;
-        for (let kh = 0; kh < fh; kh++) {
-          const xRow = xAt + 4 * ((b0 * hp + r0 * sh + kh * dh) * wp) * c;
-          for (let c0 = 0; c0 < c; c0 += 4) {
-            simd[`dwg${fw}`](xRow + 4 * c0, dyPass + 4 * c0, accAt + 8 * (kh * fw * c + c0), 8 * c, ow, nr, nb, xPixel, xRowJump, xImageJump, 4 * c, 4 * dw * c, 0, 0, 0, 0);
-          }
-        }
+  const { inChannels: c, outWidth: ow, filterHeight: fh, filterWidth: fw, dilationHeight: dh, dilationWidth: dw } = info;
+  return inPlacePasses('DepthwiseConv2dNativeBackpropFilter', backend, info, x, dy, simd, [fh, fw, c, 1], (p) => {
+    for (let kh = 0; kh < fh; kh++) {
+      const xRow = p.x + 4 * kh * dh * p.wp * c;
+      for (let c0 = 0; c0 < c; c0 += 4) {
+        simd[`dwg${fw}`](xRow + 4 * c0, p.dy + 4 * c0, p.acc + 8 * (kh * fw * c + c0), 8 * c, ow, p.rows, p.images, p.xPixel, p.xRowJump, p.xImageJump, 4 * c, 4 * dw * c, 0, 0, 0, 0);
       }
     }
-    const [outV, accV2] = floatViews(backend, out, acc);
-    outV.set(new Float64Array(accV2.buffer, accV2.byteOffset, fh * fw * c));
-    return out;
-  } catch (e) {
-    free(backend, out);
-    throw e;
-  } finally {
-    free(backend, acc, ...(padded ? [xp] : []));
-  }
+  });
 }
 
 /**
