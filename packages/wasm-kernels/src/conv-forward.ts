@@ -181,11 +181,7 @@ export function conv2DForward(backend: WasmBackendLike, x: TensorInfo, filter: T
 /** `Conv2D`: {@link conv2DForward}. */
 export const conv2D: KernelFunc = (args) => {
   const { x, filter } = args.inputs as Inputs;
-  const be = args.backend as unknown as WasmBackendLike;
-  const out = directConv2D(be, x, filter, conv2DInfo(x, filter, args.attrs as unknown as Conv2DAttrs));
-  if (out != null) return out;
-  lastConvPath = 'stock';
-  return kernel('Conv2D').kernelFunc(args);
+  return conv2DForward(args.backend as unknown as WasmBackendLike, x, filter, args.attrs as unknown as Conv2DAttrs);
 };
 
 /**

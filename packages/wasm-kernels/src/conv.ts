@@ -12,6 +12,7 @@ import {
   free,
   run,
   share,
+  size,
   transpose,
   view,
   type Inputs,
@@ -307,11 +308,11 @@ function inPlacePasses(
   const { top, bottom, left, right } = padInfo;
   const hp = h + top + bottom;
   const wp = w + left + right;
-  const size = filterShape.reduce((p, q) => p * q, 1);
+  const count = size(filterShape);
   const padded = top + bottom + left + right > 0;
   const xp = padded ? padImages(backend, x, padInfo, simd) : x;
   const out = backend.makeOutput(filterShape, 'float32');
-  const acc = backend.makeOutput([2 * size], 'float32'); // float64 accumulators
+  const acc = backend.makeOutput([2 * count], 'float32'); // float64 accumulators
   try {
     const [xAt, dyAt, accAt] = [xp, dy, acc].map((t) => floatOffset(backend, t));
     if (xAt == null || dyAt == null || accAt == null || accAt % 8 !== 0) {
@@ -319,7 +320,7 @@ function inPlacePasses(
       throw new Error(`@luzts/wasm-kernels: ${kernelName}: a tensor has no wasm heap offset.`);
     }
     const [accV] = floatViews(backend, acc);
-    new Float64Array(accV.buffer, accV.byteOffset, size).fill(0);
+    new Float64Array(accV.buffer, accV.byteOffset, count).fill(0);
     const geometry = { acc: accAt, wp, xPixel: 4 * sw * ci, xRowJump: 4 * ci * (sh * wp - ow * sw), xImageJump: 4 * ci * wp * (hp - oh * sh) };
     const perImage = oh * ow;
     const images = Math.max(1, Math.min(n, Math.floor(NHWC_PIXELS / perImage)));
@@ -336,7 +337,7 @@ function inPlacePasses(
       }
     }
     const [outV, accV2] = floatViews(backend, out, acc);
-    outV.set(new Float64Array(accV2.buffer, accV2.byteOffset, size));
+    outV.set(new Float64Array(accV2.buffer, accV2.byteOffset, count));
     return out;
   } catch (e) {
     free(backend, out);
