@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { accelerator, fit, interruptTraining, luzCallback, setup, stopTraining, type LuzCallback, type LuzContext } from '@luzts/core';
+import { accelerator, encodeCheckpoint, fit, restoreCheckpoint, interruptTraining, luzCallback, setup, stopTraining, type LuzCallback, type LuzContext } from '@luzts/core';
+import { getLearningRate, luzCallbackLrScheduler, lrStep } from '@luzts/lr-scheduler';
 import { luzCallbackKeepBestModel } from './index.js';
 
 /**
@@ -41,6 +42,81 @@ describe('port of luz test-callbacks-monitor-metrics.R (keep best model)', () =>
     expect(t.w[4]).toBeLessThan(85); // 20 Adam steps of about 1 each
     expect(finalW(fitted)).toBeGreaterThan(90);
     expect(finalW(fitted)).toBe(t.w[0]);
+  });
+});
+
+/** A callback with a restorable state (a counter and a tensor) that changes every epoch. */
+const counter = luzCallback({
+  name: 'counter',
+  initialize() {
+    this.epochs = 0;
+    this.total = tf.keep(tf.scalar(0));
+  },
+  onEpochEnd() {
+    this.epochs += 1;
+    const next = tf.keep(tf.add(this.total as tf.Tensor, 10));
+    (this.total as tf.Tensor).dispose();
+    this.total = next;
+  },
+  stateDict() {
+    return { epochs: this.epochs, total: this.total, history: [this.epochs] };
+  },
+  loadStateDict(state: { epochs: number; total: tf.Tensor }) {
+    (this.total as tf.Tensor).dispose();
+    this.epochs = state.epochs;
+    this.total = state.total;
+  },
+});
+
+describe('luzCallbackKeepBestModel: callback states (luz restores them too)', () => {
+  it("rolls back other callbacks' states to the best epoch; records are kept", async () => {
+    const c = counter();
+    const t = tracker();
+    const fitted = await run(4, [c, luzCallbackKeepBestModel({ monitor: 'train_loss', mode: 'max' }), t.cb]);
+    // The counter ran before keep-best at each epoch end: its state at epoch 1 is 1 epoch, total 10.
+    expect(c.epochs).toBe(1);
+    expect((c.total as tf.Tensor).dataSync()[0]).toBe(10);
+    expect(finalW(fitted)).toBe(t.w[0]);
+    expect(fitted.records.metrics.train).toHaveLength(4);
+    (c.total as tf.Tensor).dispose();
+  });
+
+  it('restores the learning-rate scheduler (and so the learning rate) of the best epoch', async () => {
+    const lrs: number[] = [];
+    const probe = luzCallback({ name: 'probe', weight: 1, onEpochEnd(ctx: LuzContext) { lrs.push(getLearningRate(ctx.optimizers.opt)); } });
+    let lrAtEnd = -1;
+    const end = luzCallback({ name: 'end', weight: Infinity, onFitEnd(ctx: LuzContext) { lrAtEnd = getLearningRate(ctx.optimizers.opt); } });
+    await run(4, [luzCallbackLrScheduler(lrStep({ stepSize: 1, gamma: 0.5 })), luzCallbackKeepBestModel({ monitor: 'train_loss', mode: 'max' }), probe(), end()]);
+    expect(lrs).toEqual([0.5, 0.25, 0.125, 0.0625]);
+    expect(lrAtEnd).toBe(0.5);
+  });
+
+  it('the rolled-back states survive a checkpoint round trip (auto-resume)', async () => {
+    let bytes: Uint8Array | undefined;
+    const saver = luzCallback({ name: 'saver', weight: Infinity, async onEpochEnd(ctx: LuzContext) { if (ctx.epoch === 2) bytes = await encodeCheckpoint(ctx); } });
+    const first = counter();
+    await run(2, [first, luzCallbackKeepBestModel({ monitor: 'train_loss', mode: 'max' }), saver()]);
+    (first.total as tf.Tensor).dispose();
+    // A new run restores that checkpoint; none of its epochs beats epoch 1 of the first run.
+    const resumer = luzCallback({ name: 'resumer', onFitBegin(ctx: LuzContext) { restoreCheckpoint(ctx, bytes!, { restoreRecords: false }); } });
+    const second = counter();
+    await run(2, [second, luzCallbackKeepBestModel({ monitor: 'train_loss', mode: 'max' }), resumer()]);
+    expect(second.epochs).toBe(1);
+    expect((second.total as tf.Tensor).dataSync()[0]).toBe(10);
+    (second.total as tf.Tensor).dispose();
+  });
+
+  it('frees the copied states: no tensor left after fit', async () => {
+    const leftAfter = async (callbacks: LuzCallback[]) => {
+      const before = tf.memory().numTensors;
+      const fitted = await run(4, callbacks);
+      fitted.model.dispose?.();
+      return tf.memory().numTensors - before;
+    };
+    const withoutCallbacks = await leftAfter([]);
+    const c = counter(); // holds one tensor throughout (replaced each epoch and on restore)
+    expect(await leftAfter([c, luzCallbackKeepBestModel({ monitor: 'train_loss' })])).toBe(withoutCallbacks);
+    (c.total as tf.Tensor).dispose();
   });
 });
 

@@ -11,10 +11,12 @@ import {
   luzMonitor,
   readOptimizerState,
   restoreOptimizerState,
+  type LuzCallback,
   type LuzContext,
   type LuzMonitor,
   type MonitorMode,
   type OptimizerState,
+  type SavedCallbackState,
 } from '@luzts/core';
 
 /** Options of {@link luzCallbackKeepBestModel}. */
@@ -27,20 +29,58 @@ export interface KeepBestModelOptions {
   minDelta?: number;
 }
 
-/** The in-memory copy of the best epoch: model weights and optimizer states (kept tensors). */
+/** The in-memory copy of the best epoch: model weights, optimizer states and other callbacks' states (kept tensors). */
 interface Snapshot {
   epoch: number;
   weights: tf.Tensor[];
   optimizers: Record<string, OptimizerState>;
+  /** Other callbacks' states (copies). Absent in states saved by versions before 0.2 (nothing to roll back then). */
+  callbacks?: SavedCallbackState[];
 }
 
 const KEYS = ['monitor', 'mode', 'minDelta'];
 const WHERE = 'luzCallbackKeepBestModel()';
 
+/** A deep copy of a callback state: tensors cloned and kept, arrays and objects copied, typed arrays sliced. */
+function copyState(value: unknown): unknown {
+  if (value instanceof tf.Tensor) return tf.keep(value.clone());
+  if (Array.isArray(value)) return value.map(copyState);
+  if (ArrayBuffer.isView(value)) return (value as unknown as { slice(): unknown }).slice();
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, copyState(v)]));
+}
+
+/** Disposes every tensor inside a callback state. */
+function disposeState(value: unknown): void {
+  if (value instanceof tf.Tensor) value.dispose();
+  else if (Array.isArray(value)) value.forEach(disposeState);
+  else if (value !== null && typeof value === 'object' && !ArrayBuffer.isView(value)) Object.values(value).forEach(disposeState);
+}
+
 function disposeSnapshot(s: Snapshot | undefined): void {
   if (!s) return;
   tf.dispose(s.weights);
   for (const o of Object.values(s.optimizers)) tf.dispose(o.slots.map((x) => x.tensor));
+  for (const c of s.callbacks ?? []) disposeState(c.state);
+}
+
+/** Copies the states of the other callbacks that can be restored (both `stateDict` and `loadStateDict`). */
+function captureCallbackStates(callbacks: readonly LuzCallback[], self: LuzCallback): SavedCallbackState[] {
+  const saved: SavedCallbackState[] = [];
+  callbacks.forEach((cb, position) => {
+    if (cb === self || typeof cb.stateDict !== 'function' || typeof cb.loadStateDict !== 'function') return;
+    const state = cb.stateDict();
+    if (state !== undefined && state !== null) saved.push({ name: cb.name, position, state: copyState(state) });
+  });
+  return saved;
+}
+
+/** The callback a saved state belongs to: the same position and name, else the same occurrence of the name. */
+function findCallback(callbacks: readonly LuzCallback[], saved: SavedCallbackState[], index: number): LuzCallback | undefined {
+  const s = saved[index];
+  if (callbacks[s.position]?.name === s.name) return callbacks[s.position];
+  const occurrence = saved.slice(0, index).filter((o) => o.name === s.name).length;
+  return callbacks.filter((c) => c.name === s.name)[occurrence];
 }
 
 function copyOptimizer(state: OptimizerState): OptimizerState {
@@ -48,14 +88,17 @@ function copyOptimizer(state: OptimizerState): OptimizerState {
 }
 
 /**
- * Keeps a copy of the model weights and optimizer states of the best epoch (by the monitored
- * metric; the first epoch counts as an improvement) and restores them at `onFitEnd`, also when
- * training ended early (early stopping, Ctrl-C, `fit({ signal })`). The copy lives in memory (kept
- * tensor clones, freed when the fit ends). Its `stateDict()` includes the copy, so a run resumed by
- * `luzCallbackAutoResume` still restores the best epoch even if it came before the interruption.
+ * Keeps a copy of the state of the best epoch (by the monitored metric; the first epoch counts as
+ * an improvement): the model weights, every optimizer's state and the `stateDict()` of every other
+ * callback that also has `loadStateDict()` (an LR scheduler, early stopping, ...), taken at this
+ * callback's `onEpochEnd`. At `onFitEnd` it restores all of them, as luz does, also when training
+ * ended early (early stopping, Ctrl-C, `fit({ signal })`); records are kept. The copy lives in memory
+ * (kept tensor clones, freed when the fit ends). Its `stateDict()` includes the copy, so a run
+ * resumed by `luzCallbackAutoResume` still restores the best epoch even if it came before the
+ * interruption.
  *
- * Differences from R luz: the best state is kept in memory instead of a temporary file; records
- * and other callbacks' states are not rolled back (luz also reloaded callback states).
+ * Difference from R luz: the best state is kept in memory instead of a temporary file (works in
+ * browsers, no disk IO).
  *
  * @example
  * ```ts
@@ -92,6 +135,7 @@ export const luzCallbackKeepBestModel = luzCallback<KeepBestModelOptions>({
       epoch: ctx.epoch,
       weights: ctx.model.getWeights().map((w) => tf.keep(w.clone())),
       optimizers: Object.fromEntries(Object.entries(ctx.optimizers).map(([name, opt]) => [name, copyOptimizer(readOptimizerState(opt))])),
+      callbacks: captureCallbackStates(ctx.callbacks, this as unknown as LuzCallback),
     };
     disposeSnapshot(this.snapshot);
     this.snapshot = next;
@@ -104,6 +148,12 @@ export const luzCallbackKeepBestModel = luzCallback<KeepBestModelOptions>({
       const opt = ctx.optimizers[name];
       if (opt) restoreOptimizerState(opt, state, (t) => t);
     }
+    const saved = s.callbacks ?? [];
+    saved.forEach((entry, i) => {
+      const cb = findCallback(ctx.callbacks, saved, i);
+      if (cb?.loadStateDict) cb.loadStateDict(copyState(entry.state));
+      else console.warn(`luzts: luzCallbackKeepBestModel kept a state of callback '${entry.name}', which is no longer attached; it is not restored.`);
+    });
     if (ctx.verbose) console.log(`Restored the best model: epoch ${s.epoch} (${(this.monitor as LuzMonitor).monitor} = ${this.currentBest}).`);
   },
   /** Frees the kept copy and forgets the best value (at the end of each fit). */
