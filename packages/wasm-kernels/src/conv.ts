@@ -21,6 +21,7 @@ import {
 } from './wasm.js';
 import { DG_ROWS, DG_VECS, DWG_TAPS, floatOffset, simdKernels, type SimdKernels } from './simd.js';
 import { conv2DForward, padImages, readsInsidePadded } from './conv-forward.js';
+import { depthwiseInputGradPhases } from './depthwise.js';
 
 /** The SIMD row copier and the heap byte offsets of an im2col's source and destination. */
 interface FastRows {
@@ -508,8 +509,10 @@ function depthwiseFilterGrad(
 }
 
 /**
- * Input gradient of a (depthwise or ordinary) NHWC convolution as one forward wasm
- * convolution of the stride-dilated `dy` with the flipped filter.
+ * Input gradient of a (depthwise or ordinary) NHWC convolution: for a depthwise one with
+ * multiplier 1 (channels a multiple of 4, filters up to 5 wide, SIMD), the stride phases of
+ * {@link depthwiseInputGradPhases}; otherwise one forward wasm convolution of the stride-dilated
+ * `dy` with the flipped filter.
  */
 function convInputGrad(
   kernelName: string,
@@ -521,6 +524,10 @@ function convInputGrad(
 ): TensorInfo {
   assertChannelsLast(kernelName, convInfo);
   assertFloat32(kernelName, dy, filter);
+  if (depthwise) {
+    const phased = depthwiseInputGradPhases(backend, dy, filter, convInfo);
+    if (phased != null) return phased;
+  }
   const {
     batchSize: n,
     inHeight: h,

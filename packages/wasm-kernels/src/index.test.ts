@@ -7,6 +7,7 @@ import { prng } from './test-support.js';
 import * as conv from './conv.js';
 import * as matmul from './matmul.js';
 import * as convForward from './conv-forward.js';
+import * as depthwise from './depthwise.js';
 import type { WasmBackendLike } from './wasm.js';
 
 const int = (r: () => number, lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
@@ -429,6 +430,42 @@ describe('depthwiseConv2d gradients', () => {
       return sampled;
     });
     expectClose([got], [want], 'dilated dw filter grad');
+  });
+
+  it('strided input gradient with multiplier 1 and channels % 4 = 0 runs one SIMD pass per stride phase and matches the CPU backend', async () => {
+    const r = prng(83);
+    // [n, h, w, c, fh, fw, strides, pad]: odd widths (pixel-pair remainder), taps that miss whole
+    // phases (1 x 1 at stride 2, 1 x 2 at stride 3: zeros), 5 x 5, unequal strides, paddings.
+    const cases: Array<[number, number, number, number, number, number, [number, number], Pad]> = [
+      [4, 16, 16, 64, 3, 3, [2, 2], 'same'], // a MobileNet block
+      [3, 9, 11, 8, 3, 3, [2, 2], 'same'],
+      [2, 10, 13, 4, 3, 3, [2, 2], 'valid'],
+      [2, 12, 10, 20, 5, 5, [2, 2], 'same'],
+      [2, 11, 9, 4, 1, 1, [2, 2], 'valid'],
+      [2, 10, 12, 8, 1, 2, [3, 3], 'same'],
+      [2, 13, 14, 12, 4, 3, [3, 2], 'same'],
+      [1, 9, 10, 4, 2, 5, [1, 2], 1],
+      [2, 8, 9, 4, 3, 3, [2, 3], [[0, 0], [2, 0], [1, 2], [0, 0]]],
+    ];
+    for (const [n, h, w, c, fh, fw, strides, pad] of cases) {
+      const fv = values(r, fh * fw * c);
+      const label = `dw input grad [${n},${h},${w},${c}] f${fh}x${fw} s${strides} ${JSON.stringify(pad)}`;
+      await compare(label, () => {
+        const filter = tf.tensor4d(fv, [fh, fw, c, 1]);
+        const { outShape } = tf.backend_util.computeConv2DInfo([n, h, w, c], [fh, fw, c, 1], strides, 1, pad as never, undefined, true);
+        const dy = tf.sin(tf.range(0, outShape.reduce((p, q) => p * q, 1)).reshape(outShape));
+        return tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter }, { strides, pad, dilations: 1, inputShape: [n, h, w, c] } as never) as tf.Tensor;
+      });
+      expect(depthwise.lastDepthwiseInputGradPath, label).toBe('phases');
+    }
+    // Stride 1 keeps the stock depthwise convolution of the padded dy (faster there).
+    const f1 = values(r, 9 * 8);
+    await compare('dw input grad stride 1', () => {
+      const filter = tf.tensor4d(f1, [3, 3, 8, 1]);
+      const dy = tf.cos(tf.range(0, 2 * 6 * 6 * 8).reshape([2, 6, 6, 8]));
+      return tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter }, { strides: 1, pad: 'same', dilations: 1, inputShape: [2, 6, 6, 8] } as never) as tf.Tensor;
+    });
+    expect(depthwise.lastDepthwiseInputGradPath).toBe('composed');
   });
 
   it('supports dilations when called as kernels (checked against a zero-inserted filter)', async () => {
@@ -1077,6 +1114,7 @@ describe('memory', () => {
           tf.matMul(a, tf.randomUniform([5, 8]), true, false), // narrow aT b
           tf.grad((p: tf.Tensor) => tf.relu(p).sum())(big), // fused relu gradient
           tf.grad((q: tf.Tensor) => tf.depthwiseConv2d(big as tf.Tensor4D, q as tf.Tensor4D, 1, 'same').sum())(f4.slice([0, 0, 0, 0], [3, 3, 8, 1])), // SIMD depthwise filter gradient
+          tf.grad((p: tf.Tensor) => tf.depthwiseConv2d(p as tf.Tensor4D, f4.slice([0, 0, 0, 0], [3, 3, 8, 1]) as tf.Tensor4D, 2, 'same').square().sum())(big), // stride phases
           tf.tile(bias.reshape([1, 1, 1, 8]), [4, 8, 8, 1]),
           tf.mean(big, [0, 1, 2]),
           tf.grad((p: tf.Tensor) => tf.avgPool(p as tf.Tensor4D, 2, 2, 'valid').sum())(big),

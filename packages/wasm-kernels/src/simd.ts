@@ -162,6 +162,30 @@ export interface SimdKernels {
     unused3: number,
   ) => void;
   /**
+   * `dwc{px}p{fw}x{cv}` (px in {@link DWC_PIXELS}, fw in 1..{@link DWG_TAPS}, cv in
+   * 1..{@link DWC_VECS}): a direct depthwise convolution (channel multiplier 1) of `4 * cv`
+   * adjacent channels, `px` pixels at a time; see `dwcBody`.
+   */
+  [dwc: `dwc${number}p${number}x${number}`]: (
+    x: number,
+    w: number,
+    out: number,
+    fh: number,
+    tapY: number,
+    tapX: number,
+    wRow: number,
+    wTap: number,
+    ow: number,
+    rows: number,
+    images: number,
+    xPixel: number,
+    xRowJump: number,
+    xImageJump: number,
+    outPixel: number,
+    outRowJump: number,
+    outImageJump: number,
+  ) => void;
+  /**
    * `dg{kb}x{cv}` (kb in 1..{@link DG_ROWS}, cv in 1..{@link DG_VECS}): a register block of the
    * direct (im2col-free) filter gradient over `images` images; see `dgBody`.
    */
@@ -957,6 +981,55 @@ function dwgBody(fw: number): number[] {
   return [...uleb(body.length), ...body];
 }
 
+/** 4-channel vectors per call of the {@link SimdKernels.dwc} depthwise convolution (independent sums). */
+export const DWC_VECS = 4;
+/** Output pixels per iteration of the {@link SimdKernels.dwc} depthwise convolution. */
+export const DWC_PIXELS = [1, 2] as const;
+
+/**
+ * The body of `dwc{px}p{fw}x{cv}`: `out[p, 4v + l] = sum_kh sum_t x[p + kh * tapY + t * tapX, 4v + l]
+ * * w[kh * wRow + t * wTap, 4v + l]` (byte offsets) for `fh` (>= 1) filter rows of `fw` taps, over
+ * `images` images of `rows` rows of `ow` blocks of `px` pixels (all >= 1). `x` and `out` advance
+ * `xPixel` / `outPixel` bytes per pixel, `xRowJump` / `outRowJump` more after each row and
+ * `xImageJump` / `outImageJump` more after each image, so a zero-padded input is read in place
+ * at any stride and dilation, and the output may be strided (the phases of a strided input
+ * gradient). Each weight vector loaded serves the `px` pixels. Sums run in float32 from 0 in the
+ * order (kh, t), like the CPU backend's.
+ */
+function dwcBody(px: number, fw: number, cv: number): number[] {
+  const [X, W, OUT, FH, TAP_Y, TAP_X, W_ROW, W_TAP, OW, ROWS, IMAGES, X_PIXEL, X_ROW_JUMP, X_IMAGE_JUMP, OUT_PIXEL, OUT_ROW_JUMP, OUT_IMAGE_JUMP] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+  ];
+  const [ROW, COL, KH, XK, WK, XT, WT] = [17, 18, 19, 20, 21, 22, 23]; // i32
+  const acc = (i: number, v: number) => 24 + i * cv + v; // v128
+  const WV = 24 + px * cv; // v128
+  const at = (ptr: number, step: number, i: number): number[] => (i === 0 ? op.get(ptr) : [...op.get(ptr), ...op.get(step), ...op.i32(i), ...op.mul, ...op.add]);
+  const body: number[] = [...uleb(2), ...uleb(7), I32, ...uleb(px * cv + 1), V128];
+  body.push(...op.loop, ...op.get(ROWS), ...op.set(ROW)); // images
+  body.push(...op.loop, ...op.get(OW), ...op.set(COL)); // rows
+  body.push(...op.loop); // blocks of px pixels
+  for (let i = 0; i < px; i++) for (let v = 0; v < cv; v++) body.push(...op.v128Const(Array<number>(16).fill(0)), ...op.set(acc(i, v)));
+  body.push(...op.get(X), ...op.set(XK), ...op.get(W), ...op.set(WK), ...op.get(FH), ...op.set(KH));
+  body.push(...op.loop, ...op.get(XK), ...op.set(XT), ...op.get(WK), ...op.set(WT)); // kh
+  for (let t = 0; t < fw; t++) {
+    if (t > 0) body.push(...bump(XT, TAP_X), ...bump(WT, W_TAP));
+    for (let v = 0; v < cv; v++) {
+      body.push(...op.get(WT), ...op.loadAt(16 * v), ...op.set(WV));
+      for (let i = 0; i < px; i++) {
+        body.push(...op.get(acc(i, v)), ...at(XT, X_PIXEL, i), ...op.loadAt(16 * v), ...op.get(WV), ...op.f32x4Mul, ...op.f32x4Add, ...op.set(acc(i, v)));
+      }
+    }
+  }
+  body.push(...bump(XK, TAP_Y), ...bump(WK, W_ROW), ...countDown(KH));
+  for (let i = 0; i < px; i++) for (let v = 0; v < cv; v++) body.push(...at(OUT, OUT_PIXEL, i), ...op.get(acc(i, v)), ...op.storeAt(16 * v));
+  for (let i = 0; i < px; i++) body.push(...bump(X, X_PIXEL), ...bump(OUT, OUT_PIXEL));
+  body.push(...countDown(COL));
+  body.push(...bump(X, X_ROW_JUMP), ...bump(OUT, OUT_ROW_JUMP), ...countDown(ROW));
+  body.push(...bump(X, X_IMAGE_JUMP), ...bump(OUT, OUT_IMAGE_JUMP), ...countDown(IMAGES));
+  body.push(...op.end);
+  return [...uleb(body.length), ...body];
+}
+
 /** The functions of the module, in export order. */
 function functions(): Array<[string, number, number[]]> {
   // [name, type (0: 7 i32 params, 1: 11 i32 params, 2: 16 i32 params, 3: 17 i32 params), body]
@@ -973,6 +1046,9 @@ function functions(): Array<[string, number, number[]]> {
   ];
   for (let kb = 1; kb <= DG_ROWS; kb++) for (let cv = 1; cv <= DG_VECS; cv++) fns.push([`dg${kb}x${cv}`, 1, dgBody(kb, cv)]);
   for (let fw = 1; fw <= DWG_TAPS; fw++) fns.push([`dwg${fw}`, 2, dwgBody(fw)]);
+  for (const px of DWC_PIXELS) {
+    for (let fw = 1; fw <= DWG_TAPS; fw++) for (let cv = 1; cv <= DWC_VECS; cv++) fns.push([`dwc${px}p${fw}x${cv}`, 3, dwcBody(px, fw, cv)]);
+  }
   for (const px of CF_PIXELS) {
     for (let cv = 1; cv <= CF_VECS; cv++) {
       fns.push([`cf${px}x${cv}`, 3, cfBody(px, cv, false)]);
