@@ -9,6 +9,7 @@
 import { backend_util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
 import { CF_VECS, floatOffset, simdKernels, type SimdKernels } from './simd.js';
 import { floatViews, free, kernel, run, size, type Inputs, type Pad4, type WasmBackendLike } from './wasm.js';
+import { winogradConv2D } from './winograd.js';
 
 /**
  * Whether every input position a convolution reads lies inside its zero-padded input (tfjs's
@@ -60,7 +61,7 @@ export interface Conv2DAttrs {
 const CHUNK_BYTES = 256 * 1024;
 
 /** Which algorithm the last forward convolution used (for tests and profiling). */
-export let lastConvPath: 'direct' | 'stock' = 'stock';
+export let lastConvPath: 'winograd' | 'direct' | 'stock' = 'stock';
 
 /**
  * A forward NHWC convolution (no bias, no activation) as SIMD register blocks of 2 output pixels x
@@ -78,6 +79,11 @@ export function directConv2D(
   info: backend_util.Conv2DInfo,
   epilogue: { bias?: TensorInfo; relu?: boolean } = {},
 ): TensorInfo | null {
+  const wino = winogradConv2D(backend, x, filter, info, epilogue);
+  if (wino != null) {
+    lastConvPath = 'winograd';
+    return wino;
+  }
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co } = info;
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, padInfo } = info;
   if (x.dtype !== 'float32' || filter.dtype !== 'float32' || info.dataFormat !== 'channelsLast') return null;

@@ -22,6 +22,7 @@ import {
 import { DG_ROWS, DG_VECS, DWG_TAPS, floatOffset, simdKernels, type SimdKernels } from './simd.js';
 import { conv2DForward, padImages, readsInsidePadded } from './conv-forward.js';
 import { depthwiseInputGradPhases } from './depthwise.js';
+import { winogradFilterGrad } from './winograd.js';
 
 /** The SIMD row copier and the heap byte offsets of an im2col's source and destination. */
 interface FastRows {
@@ -65,7 +66,7 @@ function explicitPad(pads: [number, number, number, number]): Pad4 {
 
 
 /** Which algorithm the last `Conv2DBackpropFilter` call used (for tests and profiling). */
-export let lastFilterGradPath: 'nhwc' | 'im2col' | 'shifted' | 'empty' = 'empty';
+export let lastFilterGradPath: 'winograd' | 'nhwc' | 'im2col' | 'shifted' | 'empty' = 'empty';
 
 /** Largest im2col buffer, in elements (64 MiB of float32); larger problems go in batch chunks. */
 const IM2COL_MAX_ELEMENTS = 1 << 24;
@@ -197,6 +198,11 @@ function conv2DFilterGrad(
   }
   const temps: TensorInfo[] = [];
   try {
+    const wino = winogradFilterGrad(backend, x, dy, info);
+    if (wino != null) {
+      lastFilterGradPath = 'winograd';
+      return wino;
+    }
     const simd = simdKernels(backend);
     if (simd != null && co % 4 === 0 && readsInsidePadded(info) && floatOffset(backend, x) != null && floatOffset(backend, dy) != null) {
       lastFilterGradPath = 'nhwc';

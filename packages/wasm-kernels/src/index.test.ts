@@ -8,6 +8,7 @@ import * as conv from './conv.js';
 import * as matmul from './matmul.js';
 import * as convForward from './conv-forward.js';
 import * as depthwise from './depthwise.js';
+import * as winograd from './winograd.js';
 import type { WasmBackendLike } from './wasm.js';
 
 const int = (r: () => number, lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
@@ -216,7 +217,7 @@ describe('conv2d gradients (Conv2DBackpropFilter, Conv2DBackpropInput)', () => {
     const r = prng(31);
     // [n, h, w, ci, fh, fw, co, stride, pad, dilation]
     const cases: Array<[number, number, number, number, number, number, number, number | [number, number], Pad, number]> = [
-      [7, 14, 14, 16, 3, 3, 32, 1, 'same', 1], // the benchmark CNN's second layer: 5 images per chunk, 2 chunks
+      [7, 14, 14, 6, 3, 3, 32, 1, 'same', 1], // 5 images per chunk, 2 chunks (6 channels: not Winograd)
       [3, 9, 11, 5, 3, 3, 20, 2, 'valid', 1], // ci = 5: blocks of 2, 2, 1; co = 20: 4 + 1 vectors
       [2, 10, 9, 7, 2, 5, 12, 1, [[0, 0], [1, 2], [0, 3], [0, 0]], 1], // uneven explicit pads; 3 vectors
       [2, 12, 13, 4, 3, 3, 8, [2, 3], 'same', 1], // different strides per axis
@@ -292,9 +293,10 @@ describe('Conv2D forward (SIMD register blocks)', () => {
   it('matches the CPU backend over strides, paddings, vertical dilations and channel counts; other cases run the stock kernel', async () => {
     const r = prng(51);
     // [n, h, w, ci, fh, fw, co, stride, pad, dilation, path]
-    const cases: Array<[number, number, number, number, number, number, number, number | [number, number], Pad, number | [number, number], 'direct' | 'stock']> = [
+    const cases: Array<[number, number, number, number, number, number, number, number | [number, number], Pad, number | [number, number], 'winograd' | 'direct' | 'stock']> = [
       [3, 28, 28, 1, 3, 3, 16, 1, 'same', 1, 'direct'], // the first layer
-      [2, 14, 14, 16, 3, 3, 32, 1, 'same', 1, 'direct'], // the second: two blocks of 16 channels
+      [2, 14, 14, 16, 3, 3, 32, 1, 'same', 1, 'winograd'], // the second (3x3, stride 1, 16 -> 32)
+      [2, 14, 16, 16, 3, 3, 32, 2, 'same', 1, 'direct'], // strided: two blocks of 16 channels
       [2, 9, 12, 3, 3, 3, 20, 1, 'valid', 1, 'direct'], // 16 + 4 channels
       [2, 11, 11, 5, 3, 2, 8, 2, 'same', 1, 'direct'], // stride 2: output width 6
       [1, 10, 9, 4, 2, 3, 12, [1, 3], [[0, 0], [1, 2], [2, 2], [0, 0]], 1, 'direct'], // explicit pads, stride 3 across
@@ -347,6 +349,54 @@ describe('Conv2D forward (SIMD register blocks)', () => {
       const clean = (a: Float32Array) => Float32Array.from(a, (v) => (Number.isNaN(v) ? 0 : v));
       expectClose([clean(wasm[0])], [clean(cpu[0])], label);
     }
+  });
+
+  it('3x3 stride-1 convolutions with >= 8 channels (multiples of 4) run Winograd F(2x2, 3x3) and match the CPU backend: odd sizes, paddings, image chunks, row bands, bias and relu; filter gradients by F(3x3, 2x2)', async () => {
+    const r = prng(57);
+    // [n, h, w, ci, co, pad]
+    const cases: Array<[number, number, number, number, number, Pad]> = [
+      [2, 14, 14, 16, 32, 'same'], // the benchmark CNN's second layer
+      [3, 9, 11, 8, 12, 'same'], // odd output: a spare zero row and column, then dropped
+      [2, 10, 7, 12, 8, 'valid'],
+      [2, 13, 6, 8, 16, [[0, 0], [2, 1], [0, 2], [0, 0]]],
+      [1, 40, 36, 8, 8, 'same'], // 360 tiles in one image: bands of tile rows
+      [40, 6, 6, 8, 8, 'same'], // 9 tiles per image: 28 images per chunk, two chunks
+      [3, 6, 10, 8, 8, 'same'], // 15 tiles per image: an odd tile count per chunk
+    ];
+    for (const [n, h, w, ci, co, pad] of cases) {
+      const xv = values(r, n * h * w * ci);
+      const fv = values(r, 9 * ci * co);
+      const bv = values(r, co);
+      const label = `winograd x[${n},${h},${w},${ci}] co ${co} ${JSON.stringify(pad)}`;
+      await compare(label, () => {
+        const x = tf.tensor4d(xv, [n, h, w, ci]);
+        const filter = tf.tensor4d(fv, [3, 3, ci, co]);
+        return [tf.conv2d(x, filter, 1, pad as 'same'), tf.fused.conv2d({ x, filter, strides: 1, pad: pad as 'same', bias: tf.tensor1d(bv), activation: 'relu' })];
+      });
+      expect(winograd.lastWinogradApplied, label).toBe(true);
+      expect(convForward.lastConvPath, label).toBe('winograd');
+      await compare(`${label} filter gradient`, () => {
+        const x = tf.tensor4d(xv, [n, h, w, ci]);
+        const { outShape } = tf.backend_util.computeConv2DInfo(x.shape, [3, 3, ci, co], 1, 1, pad as 'same');
+        const dy = tf.sin(tf.range(0, size(outShape)).reshape(outShape));
+        return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad, dataFormat: 'NHWC', filterShape: [3, 3, ci, co] } as never) as tf.Tensor;
+      });
+      expect(conv.lastFilterGradPath, label).toBe('winograd');
+    }
+    // Too few channels, or not a multiple of 4: the direct blocks.
+    for (const [ci, co] of [[4, 16], [8, 6], [12, 4]]) {
+      const xv = values(r, 2 * 8 * 8 * ci);
+      const fv = values(r, 9 * ci * co);
+      await compare(`direct ci ${ci} co ${co}`, () => tf.conv2d(tf.tensor4d(xv, [2, 8, 8, ci]), tf.tensor4d(fv, [3, 3, ci, co]), 1, 'same'));
+      expect(convForward.lastConvPath, `ci ${ci} co ${co}`).toBe('direct');
+    }
+    // Gradients through it (the input gradient of a 3x3 stride-1 layer is a 3x3 stride-1 convolution).
+    const xv = values(r, 2 * 10 * 10 * 8);
+    const fv = values(r, 3 * 3 * 8 * 16);
+    await compare('winograd input gradient', () =>
+      tf.grad((p: tf.Tensor) => tf.conv2d(p as tf.Tensor4D, tf.tensor4d(fv, [3, 3, 8, 16]), 1, 'same').square().sum())(tf.tensor4d(xv, [2, 10, 10, 8])),
+    );
+    expect(convForward.lastConvPath).toBe('winograd');
   });
 
   it('is used inside Conv2DBackpropInput at stride 1', async () => {
@@ -1097,6 +1147,7 @@ describe('memory', () => {
     const big = tf.randomUniform([4, 8, 8, 8]); // SIMD paths: bias Add, Sum, 2x2 MaxPoolGrad
     const bias = tf.randomUniform([8]);
     const f4 = tf.randomUniform([3, 3, 8, 4]);
+    const f8 = tf.randomUniform([3, 3, 8, 8]);
     const round = () =>
       tf.tidy(() => {
         const outs = [
@@ -1111,6 +1162,7 @@ describe('memory', () => {
           ...tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.maxPool(tf.add(p, q) as tf.Tensor4D, 2, 2, 'valid').sum())([big, bias]),
           // SIMD forward conv, im2col-free filter gradient, forward conv inside the input gradient
           ...tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.conv2d(p as tf.Tensor4D, q as tf.Tensor4D, 1, 'same').relu().sum())([big, f4]),
+          ...tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.conv2d(p as tf.Tensor4D, q as tf.Tensor4D, 1, 'same').relu().sum())([big.slice([0, 0, 0, 0], [4, 7, 7, 8]), f8]), // Winograd (odd size): forward, input and filter gradients
           tf.matMul(a, tf.randomUniform([5, 8]), true, false), // narrow aT b
           tf.grad((p: tf.Tensor) => tf.relu(p).sum())(big), // fused relu gradient
           tf.grad((q: tf.Tensor) => tf.depthwiseConv2d(big as tf.Tensor4D, q as tf.Tensor4D, 1, 'same').sum())(f4.slice([0, 0, 0, 0], [3, 3, 8, 1])), // SIMD depthwise filter gradient
@@ -1131,6 +1183,6 @@ describe('memory', () => {
     expect(after.numTensors).toBe(before.numTensors);
     expect(after.numBytes).toBe(before.numBytes);
     expect((tf.backend() as unknown as { numDataIds(): number }).numDataIds()).toBe(idsBefore);
-    tf.dispose([x, f, df, a, b, ids, big, bias, f4]);
+    tf.dispose([x, f, df, a, b, ids, big, bias, f4, f8]);
   });
 });

@@ -162,6 +162,81 @@ export interface SimdKernels {
     unused3: number,
   ) => void;
   /**
+   * Winograd F(2x2, 3x3) input transform `V = Bᵀ d B` of 4x4 input tiles at stride 2 (see
+   * `winoInBody`).
+   */
+  winoIn(
+    x: number,
+    v: number,
+    plane: number,
+    groups: number,
+    images: number,
+    rows: number,
+    tiles: number,
+    xPixel: number,
+    xRow: number,
+    xRowJump: number,
+    xImageJump: number,
+  ): void;
+  /**
+   * Winograd F(3x3, 2x2) transform `G' g G'ᵀ` of 2x2 `dy` tiles for the filter gradient (see
+   * `winoDyBody`); same arguments as {@link SimdKernels.winoIn}.
+   */
+  winoDy(
+    dy: number,
+    v: number,
+    plane: number,
+    groups: number,
+    images: number,
+    rows: number,
+    tiles: number,
+    dyPixel: number,
+    dyRow: number,
+    dyRowJump: number,
+    dyImageJump: number,
+  ): void;
+  /**
+   * Winograd F(2x2, 3x3) output transform `Y = Aᵀ m A` plus a bias (`woutr`: then relu) into 2x2
+   * output pixels (see `winoOutBody`).
+   */
+  wout(
+    m: number,
+    out: number,
+    plane: number,
+    groups: number,
+    images: number,
+    rows: number,
+    tiles: number,
+    outPixel: number,
+    outRow: number,
+    outRowJump: number,
+    outImageJump: number,
+    bias: number,
+    unused0: number,
+    unused1: number,
+    unused2: number,
+    unused3: number,
+  ): void;
+  /** {@link SimdKernels.wout} followed by relu. */
+  woutr(
+    m: number,
+    out: number,
+    plane: number,
+    groups: number,
+    images: number,
+    rows: number,
+    tiles: number,
+    outPixel: number,
+    outRow: number,
+    outRowJump: number,
+    outImageJump: number,
+    bias: number,
+    unused0: number,
+    unused1: number,
+    unused2: number,
+    unused3: number,
+  ): void;
+  /**
    * `dwc{px}p{fw}x{cv}` (px in {@link DWC_PIXELS}, fw in 1..{@link DWG_TAPS}, cv in
    * 1..{@link DWC_VECS}): a direct depthwise convolution (channel multiplier 1) of `4 * cv`
    * adjacent channels, `px` pixels at a time; see `dwcBody`.
@@ -277,6 +352,7 @@ const op = {
   f32x4Sqrt: [0xfd, 0xe3, 0x01],
   f32x4Eq: [0xfd, 0x41],
   f32x4Pmax: [0xfd, 0xeb, 0x01],
+  f32x4Neg: [0xfd, 0xe1, 0x01],
 };
 
 /** `ptr += local` */
@@ -1030,6 +1106,154 @@ function dwcBody(px: number, fw: number, cv: number): number[] {
   return [...uleb(body.length), ...body];
 }
 
+/**
+ * The body of `winoIn`: for `images` images of `rows` rows of `tiles` 4x4 input tiles (tile `t`
+ * of a row starts 2 pixels after tile `t - 1`; all counts >= 1), and `groups` (>= 1) groups of 4
+ * channels, `v[k, tile, 4g + l] = (Bᵀ d B)[k]` with `d` the tile's 4x4 pixels of channels `4g + l`
+ * and `Bᵀ = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]` (additions only: exact
+ * up to float32 rounding). `x` points at the first tile's top-left pixel, channel 0; pixels are
+ * `xPixel` bytes apart, rows `xRow`; after a row of tiles `x` moves `xRowJump` more, after an
+ * image `xImageJump` more. `v` holds 16 planes `plane` bytes apart, each `tiles` x 4 * `groups`
+ * floats per tile in the order the tiles are visited.
+ */
+function winoInBody(): number[] {
+  const [X, V, PLANE, GROUPS, IMAGES, ROWS, TILES, X_PIXEL, X_ROW, X_ROW_JUMP, X_IMAGE_JUMP] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const [ROW, TILE, G, P, Q] = [11, 12, 13, 14, 15]; // i32: counters, pixel pointer, v pointer
+  const D = (i: number, j: number) => 16 + 4 * i + j; // v128: the tile
+  const T = (r: number, j: number) => 32 + 4 * r + j; // v128: Bᵀ d
+  const body: number[] = [...uleb(2), ...uleb(5), I32, ...uleb(32), V128];
+  body.push(...op.loop, ...op.get(ROWS), ...op.set(ROW)); // images
+  body.push(...op.loop, ...op.get(TILES), ...op.set(TILE)); // rows of tiles
+  body.push(...op.loop, ...op.get(X), ...op.set(P), ...op.get(V), ...op.set(Q), ...op.get(GROUPS), ...op.set(G)); // tiles
+  body.push(...op.loop); // channel groups
+  for (let i = 0; i < 4; i++) {
+    for (let j = 0; j < 4; j++) {
+      const address = [...op.get(P), ...(i === 0 ? [] : [...op.get(X_ROW), ...op.i32(i), ...op.mul, ...op.add]), ...(j === 0 ? [] : [...op.get(X_PIXEL), ...op.i32(j), ...op.mul, ...op.add])];
+      body.push(...address, ...op.load, ...op.set(D(i, j)));
+    }
+  }
+  // Rows: Bᵀ d.
+  for (let j = 0; j < 4; j++) {
+    body.push(...op.get(D(0, j)), ...op.get(D(2, j)), ...op.f32x4Sub, ...op.set(T(0, j)));
+    body.push(...op.get(D(1, j)), ...op.get(D(2, j)), ...op.f32x4Add, ...op.set(T(1, j)));
+    body.push(...op.get(D(2, j)), ...op.get(D(1, j)), ...op.f32x4Sub, ...op.set(T(2, j)));
+    body.push(...op.get(D(1, j)), ...op.get(D(3, j)), ...op.f32x4Sub, ...op.set(T(3, j)));
+  }
+  // Columns: (Bᵀ d) B, stored to plane k = 4r + s.
+  const store = (r: number, s: number, value: number[]) =>
+    body.push(...op.get(Q), ...op.get(PLANE), ...op.i32(4 * r + s), ...op.mul, ...op.add, ...value, ...op.store);
+  for (let r = 0; r < 4; r++) {
+    store(r, 0, [...op.get(T(r, 0)), ...op.get(T(r, 2)), ...op.f32x4Sub]);
+    store(r, 1, [...op.get(T(r, 1)), ...op.get(T(r, 2)), ...op.f32x4Add]);
+    store(r, 2, [...op.get(T(r, 2)), ...op.get(T(r, 1)), ...op.f32x4Sub]);
+    store(r, 3, [...op.get(T(r, 1)), ...op.get(T(r, 3)), ...op.f32x4Sub]);
+  }
+  body.push(...bumpBy(P, 16), ...bumpBy(Q, 16), ...countDown(G));
+  // Next tile: 2 pixels right; v: the next tile's channels.
+  body.push(...op.get(X), ...op.get(X_PIXEL), ...op.i32(2), ...op.mul, ...op.add, ...op.set(X));
+  body.push(...op.get(V), ...op.get(GROUPS), ...op.i32(16), ...op.mul, ...op.add, ...op.set(V));
+  body.push(...countDown(TILE));
+  body.push(...bump(X, X_ROW_JUMP), ...countDown(ROW));
+  body.push(...bump(X, X_IMAGE_JUMP), ...countDown(IMAGES));
+  body.push(...op.end);
+  return [...uleb(body.length), ...body];
+}
+
+/**
+ * The body of `winoDy`: {@link winoInBody}'s loops over 2x2 tiles of `dy` (tile `t` of a row starts
+ * 2 pixels after tile `t - 1`), storing `(G' g G'ᵀ)[k]` with `G' = [[1, 0], [1/2, 1/2],
+ * [1/2, -1/2], [0, -1]]`: with `winoIn`'s `Bᵀ`, the products of the two transforms summed over
+ * tiles and mapped back by `Aᵀ = [[1, 1, 1, 0], [0, 1, -1, 0], [0, 1, 1, 1]]` give the 3x3 filter
+ * gradient (Winograd F(3x3, 2x2); the last row of `G'` is negated because `winoIn`'s last row of
+ * `Bᵀ` is F(2x2, 3x3)'s). Halvings and negations are exact.
+ */
+function winoDyBody(): number[] {
+  const [X, V, PLANE, GROUPS, IMAGES, ROWS, TILES, X_PIXEL, X_ROW, X_ROW_JUMP, X_IMAGE_JUMP] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const [ROW, TILE, G, P, Q] = [11, 12, 13, 14, 15]; // i32
+  const D = (i: number, j: number) => 16 + 2 * i + j; // v128: the 2x2 tile
+  const T = (r: number, j: number) => 20 + 2 * r + j; // v128: G' g (4 x 2)
+  const HALF = 28; // v128
+  const body: number[] = [...uleb(2), ...uleb(5), I32, ...uleb(13), V128];
+  body.push(...f32x4Const(0.5), ...op.set(HALF));
+  body.push(...op.loop, ...op.get(ROWS), ...op.set(ROW)); // images
+  body.push(...op.loop, ...op.get(TILES), ...op.set(TILE)); // rows of tiles
+  body.push(...op.loop, ...op.get(X), ...op.set(P), ...op.get(V), ...op.set(Q), ...op.get(GROUPS), ...op.set(G)); // tiles
+  body.push(...op.loop); // channel groups
+  for (let i = 0; i < 2; i++) {
+    for (let j = 0; j < 2; j++) {
+      const address = [...op.get(P), ...(i === 0 ? [] : [...op.get(X_ROW), ...op.add]), ...(j === 0 ? [] : [...op.get(X_PIXEL), ...op.add])];
+      body.push(...address, ...op.load, ...op.set(D(i, j)));
+    }
+  }
+  // [a, b] -> [a, (a + b) / 2, (a - b) / 2, -b]
+  const expand = (a: number[], b: number[]): number[][] => [
+    a,
+    [...a, ...b, ...op.f32x4Add, ...op.get(HALF), ...op.f32x4Mul],
+    [...a, ...b, ...op.f32x4Sub, ...op.get(HALF), ...op.f32x4Mul],
+    [...b, ...op.f32x4Neg],
+  ];
+  for (let j = 0; j < 2; j++) expand(op.get(D(0, j)), op.get(D(1, j))).forEach((e, r) => body.push(...e, ...op.set(T(r, j))));
+  for (let r = 0; r < 4; r++) {
+    expand(op.get(T(r, 0)), op.get(T(r, 1))).forEach((e, s2) => {
+      body.push(...op.get(Q), ...op.get(PLANE), ...op.i32(4 * r + s2), ...op.mul, ...op.add, ...e, ...op.store);
+    });
+  }
+  body.push(...bumpBy(P, 16), ...bumpBy(Q, 16), ...countDown(G));
+  body.push(...op.get(X), ...op.get(X_PIXEL), ...op.i32(2), ...op.mul, ...op.add, ...op.set(X));
+  body.push(...op.get(V), ...op.get(GROUPS), ...op.i32(16), ...op.mul, ...op.add, ...op.set(V));
+  body.push(...countDown(TILE));
+  body.push(...bump(X, X_ROW_JUMP), ...countDown(ROW));
+  body.push(...bump(X, X_IMAGE_JUMP), ...countDown(IMAGES));
+  body.push(...op.end);
+  return [...uleb(body.length), ...body];
+}
+
+/**
+ * The body of `wout` / `woutr`: the inverse of {@link winoInBody}'s layout for the products `m`
+ * (16 planes `plane` bytes apart, 4 * `groups` channels per tile): each tile's 2x2 output pixels
+ * `Y = Aᵀ m A + bias` with `Aᵀ = [[1, 1, 1, 0], [0, 1, -1, -1]]`, then (`relu`) negative values
+ * become 0 (pmax keeps NaN and -0, like `cfBody`). `out` points at the first tile's top-left
+ * output pixel; pixels `outPixel` bytes apart, rows `outRow`; `outRowJump` / `outImageJump` more
+ * after a row of tiles / an image; `bias` holds 4 * `groups` floats.
+ */
+function winoOutBody(relu: boolean): number[] {
+  const [M, OUT, PLANE, GROUPS, IMAGES, ROWS, TILES, OUT_PIXEL, OUT_ROW, OUT_ROW_JUMP, OUT_IMAGE_JUMP, BIAS] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  const [ROW, TILE, G, P, Q, BP] = [16, 17, 18, 19, 20, 21]; // i32
+  const K = (k: number) => 22 + k; // v128: the 16 products
+  const T = (a: number, s: number) => 38 + 4 * a + s; // v128: Aᵀ m (2 x 4)
+  const B = 46; // v128: bias
+  const body: number[] = [...uleb(2), ...uleb(6), I32, ...uleb(25), V128];
+  body.push(...op.loop, ...op.get(ROWS), ...op.set(ROW)); // images
+  body.push(...op.loop, ...op.get(TILES), ...op.set(TILE)); // rows of tiles
+  body.push(...op.loop, ...op.get(M), ...op.set(Q), ...op.get(OUT), ...op.set(P), ...op.get(BIAS), ...op.set(BP), ...op.get(GROUPS), ...op.set(G)); // tiles
+  body.push(...op.loop); // channel groups
+  for (let k = 0; k < 16; k++) body.push(...op.get(Q), ...(k === 0 ? [] : [...op.get(PLANE), ...op.i32(k), ...op.mul, ...op.add]), ...op.load, ...op.set(K(k)));
+  body.push(...op.get(BP), ...op.load, ...op.set(B));
+  for (let s = 0; s < 4; s++) {
+    body.push(...op.get(K(s)), ...op.get(K(4 + s)), ...op.f32x4Add, ...op.get(K(8 + s)), ...op.f32x4Add, ...op.set(T(0, s)));
+    body.push(...op.get(K(4 + s)), ...op.get(K(8 + s)), ...op.f32x4Sub, ...op.get(K(12 + s)), ...op.f32x4Sub, ...op.set(T(1, s)));
+  }
+  const zero = op.v128Const(Array<number>(16).fill(0));
+  for (let a = 0; a < 2; a++) {
+    const ys = [
+      [...op.get(T(a, 0)), ...op.get(T(a, 1)), ...op.f32x4Add, ...op.get(T(a, 2)), ...op.f32x4Add],
+      [...op.get(T(a, 1)), ...op.get(T(a, 2)), ...op.f32x4Sub, ...op.get(T(a, 3)), ...op.f32x4Sub],
+    ];
+    ys.forEach((y, b) => {
+      const address = [...op.get(P), ...(a === 0 ? [] : op.get(OUT_ROW).concat(op.add)), ...(b === 0 ? [] : op.get(OUT_PIXEL).concat(op.add))];
+      body.push(...address, ...y, ...op.get(B), ...op.f32x4Add, ...(relu ? [...zero, ...op.f32x4Pmax] : []), ...op.store);
+    });
+  }
+  body.push(...bumpBy(P, 16), ...bumpBy(Q, 16), ...bumpBy(BP, 16), ...countDown(G));
+  body.push(...op.get(OUT), ...op.get(OUT_PIXEL), ...op.i32(2), ...op.mul, ...op.add, ...op.set(OUT));
+  body.push(...op.get(M), ...op.get(GROUPS), ...op.i32(16), ...op.mul, ...op.add, ...op.set(M));
+  body.push(...countDown(TILE));
+  body.push(...bump(OUT, OUT_ROW_JUMP), ...countDown(ROW));
+  body.push(...bump(OUT, OUT_IMAGE_JUMP), ...countDown(IMAGES));
+  body.push(...op.end);
+  return [...uleb(body.length), ...body];
+}
+
 /** The functions of the module, in export order. */
 function functions(): Array<[string, number, number[]]> {
   // [name, type (0: 7 i32 params, 1: 11 i32 params, 2: 16 i32 params, 3: 17 i32 params), body]
@@ -1043,6 +1267,10 @@ function functions(): Array<[string, number, number[]]> {
     ['rowAffine', 0, rowAffineBody()],
     ['adam', 2, adamBody()],
     ['reluGrad', 0, reluGradBody()],
+    ['winoIn', 1, winoInBody()],
+    ['winoDy', 1, winoDyBody()],
+    ['wout', 2, winoOutBody(false)],
+    ['woutr', 2, winoOutBody(true)],
   ];
   for (let kb = 1; kb <= DG_ROWS; kb++) for (let cv = 1; cv <= DG_VECS; cv++) fns.push([`dg${kb}x${cv}`, 1, dgBody(kb, cv)]);
   for (let fw = 1; fw <= DWG_TAPS; fw++) fns.push([`dwg${fw}`, 2, dwgBody(fw)]);
