@@ -10,6 +10,7 @@ import { backend_util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs
 import { CF_VECS, floatOffset, simdKernels, type SimdKernels } from './simd.js';
 import { floatViews, free, kernel, run, size, type Inputs, type Pad4, type WasmBackendLike } from './wasm.js';
 import { winogradConv2D } from './winograd.js';
+import { noteFusedConv2D } from './fused-conv-grad.js';
 
 /**
  * Whether every input position a convolution reads lies inside its zero-padded input (tfjs's
@@ -194,19 +195,20 @@ export const conv2D: KernelFunc = (args) => {
  * `FusedConv2D` (tfjs-layers' convolution with a bias and no activation, or outside a gradient
  * tape any activation it fuses): {@link directConv2D} with the bias as the sums' start and relu
  * applied on the way out, for activation `'linear'` or `'relu'`; other activations, PReLU weights
- * and the cases `directConv2D` does not take run the stock kernel.
+ * and the cases `directConv2D` does not take run the stock kernel. Its output is noted, so that the
+ * gradient can skip an input gradient nobody needs (see `fused-conv-grad.ts`).
  */
 export const fusedConv2D: KernelFunc = (args) => {
   const { x, filter, bias, preluActivationWeights } = args.inputs as Inputs;
   const attrs = args.attrs as unknown as Conv2DAttrs & { activation?: string };
   const activation = attrs.activation ?? 'linear';
-  if ((activation !== 'linear' && activation !== 'relu') || preluActivationWeights != null) {
-    lastConvPath = 'stock';
-    return kernel('FusedConv2D').kernelFunc(args);
-  }
   const be = args.backend as unknown as WasmBackendLike;
-  const out = directConv2D(be, x, filter, conv2DInfo(x, filter, attrs), { bias: bias ?? undefined, relu: activation === 'relu' });
-  if (out != null) return out;
-  lastConvPath = 'stock';
-  return kernel('FusedConv2D').kernelFunc(args);
+  const direct = (activation === 'linear' || activation === 'relu') && preluActivationWeights == null;
+  let out = direct ? directConv2D(be, x, filter, conv2DInfo(x, filter, attrs), { bias: bias ?? undefined, relu: activation === 'relu' }) : null;
+  if (out == null) {
+    lastConvPath = 'stock';
+    out = kernel('FusedConv2D').kernelFunc(args) as TensorInfo;
+  }
+  noteFusedConv2D(out);
+  return out;
 };

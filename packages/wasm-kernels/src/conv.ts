@@ -23,6 +23,7 @@ import { DG_ROWS, DG_VECS, DWG_TAPS, floatOffset, simdKernels, type SimdKernels 
 import { conv2DForward, padImages, readsInsidePadded } from './conv-forward.js';
 import { depthwiseInputGradPhases } from './depthwise.js';
 import { winogradFilterGrad } from './winograd.js';
+import { inputGradientSkipped } from './fused-conv-grad.js';
 
 /** The SIMD row copier and the heap byte offsets of an im2col's source and destination. */
 interface FastRows {
@@ -651,7 +652,14 @@ export const conv2DBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
     false,
     backend_util.convertConv2DDataFormat(dataFormat),
   );
-  return convInputGrad('Conv2DBackpropInput', backend as unknown as WasmBackendLike, dy, filter, convInfo, false);
+  const be = backend as unknown as WasmBackendLike;
+  if (inputGradientSkipped()) {
+    // The input gradient of a fused convolution whose input needs none: never read.
+    const zeros = be.makeOutput(inputShape.slice(), 'float32');
+    floatViews(be, zeros)[0].fill(0);
+    return zeros;
+  }
+  return convInputGrad('Conv2DBackpropInput', be, dy, filter, convInfo, false);
 };
 
 export const depthwiseBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {

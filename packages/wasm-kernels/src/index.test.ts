@@ -9,6 +9,7 @@ import * as matmul from './matmul.js';
 import * as convForward from './conv-forward.js';
 import * as depthwise from './depthwise.js';
 import * as winograd from './winograd.js';
+import * as fusedConvGrad from './fused-conv-grad.js';
 import type { WasmBackendLike } from './wasm.js';
 
 const int = (r: () => number, lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
@@ -1023,6 +1024,7 @@ describe('Tile, Mean, AvgPoolGrad (batch norm and average pooling)', () => {
         ],
       });
     const out: Record<string, Float32Array[]> = {};
+    const skippedBefore = fusedConvGrad.skippedInputGradients;
     for (const backend of ['cpu', 'wasm']) {
       await tf.setBackend(backend);
       const model = build();
@@ -1043,6 +1045,58 @@ describe('Tile, Mean, AvgPoolGrad (batch norm and average pooling)', () => {
       g.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - out.cpu[k][i]))));
       expect(worst / scale, `batch-norm CNN gradient ${k}`).toBeLessThanOrEqual(1e-4);
     });
+    // The first conv layer (no activation: a fused convolution) skipped its input's gradient.
+    expect(fusedConvGrad.skippedInputGradients).toBe(skippedBefore + 1);
+  });
+});
+
+describe('fused convolutions: the input gradient nobody needs is skipped', () => {
+  const r = prng(91);
+  const [n, h, w, ci, co] = [3, 8, 8, 4, 8];
+  const xv = values(r, n * h * w * ci);
+  const fv = values(r, 9 * ci * co);
+  const bv = values(r, co);
+  const sv = values(r, ci);
+  const conv = (x: tf.Tensor, filter: tf.Tensor, bias: tf.Tensor) => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: filter as tf.Tensor4D, bias, strides: 1, pad: 'same' });
+  /** Gradients on both backends and how many input gradients the wasm run skipped. */
+  async function gradsOnBoth(fn: (x: tf.Tensor, vars: { filter: tf.Variable; bias: tf.Variable; scale: tf.Variable }) => tf.Tensor[]): Promise<number> {
+    const before = fusedConvGrad.skippedInputGradients;
+    const { cpu, wasm } = await onBoth(() => {
+      const vars = { filter: tf.variable(tf.tensor4d(fv, [3, 3, ci, co])), bias: tf.variable(tf.tensor1d(bv)), scale: tf.variable(tf.tensor1d(sv)) };
+      const out = fn(tf.tensor4d(xv, [n, h, w, ci]), vars);
+      Object.values(vars).forEach((v) => v.dispose());
+      return out;
+    });
+    expectClose(wasm, cpu, 'gradients');
+    return fusedConvGrad.skippedInputGradients - before;
+  }
+
+  it('of the training batch under variableGrads (filter and bias gradients unchanged)', async () => {
+    const skipped = await gradsOnBoth((x, { filter, bias }) => {
+      const { grads } = tf.variableGrads(() => conv(x, filter, bias).square().sum(), [filter, bias]);
+      return [grads[filter.name], grads[bias.name]];
+    });
+    expect(skipped).toBe(1);
+  });
+
+  it('but not when the input is differentiated (tf.grads), comes from a variable on the tape, or in nested gradients', async () => {
+    expect(await gradsOnBoth((x, { filter, bias }) => tf.grads((p: tf.Tensor, q: tf.Tensor) => conv(p, q, bias).square().sum())([x, filter]))).toBe(0);
+    expect(
+      await gradsOnBoth((x, { filter, bias, scale }) => {
+        const { grads } = tf.variableGrads(() => conv(tf.mul(x, scale), filter, bias).square().sum(), [scale, filter]);
+        return [grads[scale.name], grads[filter.name]];
+      }),
+    ).toBe(0);
+    // The same filter on the batch (skipped) and on a tape-made tensor (computed).
+    expect(
+      await gradsOnBoth((x, { filter, bias, scale }) => {
+        const { grads } = tf.variableGrads(() => tf.add(conv(x, filter, bias).sum(), conv(tf.relu(tf.mul(x, scale)), filter, bias).square().sum()) as tf.Scalar, [scale, filter, bias]);
+        return [grads[scale.name], grads[filter.name], grads[bias.name]];
+      }),
+    ).toBe(1);
+    expect(
+      await gradsOnBoth((x, { filter, bias }) => [tf.grad((s: tf.Tensor) => tf.mul(s, tf.grad((b: tf.Tensor) => conv(x, filter, b).square().sum())(bias).sum()))(tf.scalar(2))]),
+    ).toBe(0);
   });
 });
 
@@ -1148,6 +1202,7 @@ describe('memory', () => {
     const bias = tf.randomUniform([8]);
     const f4 = tf.randomUniform([3, 3, 8, 4]);
     const f8 = tf.randomUniform([3, 3, 8, 8]);
+    const fVar = tf.variable(tf.randomUniform([3, 3, 8, 4]));
     const round = () =>
       tf.tidy(() => {
         const outs = [
@@ -1163,6 +1218,7 @@ describe('memory', () => {
           // SIMD forward conv, im2col-free filter gradient, forward conv inside the input gradient
           ...tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.conv2d(p as tf.Tensor4D, q as tf.Tensor4D, 1, 'same').relu().sum())([big, f4]),
           ...tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.conv2d(p as tf.Tensor4D, q as tf.Tensor4D, 1, 'same').relu().sum())([big.slice([0, 0, 0, 0], [4, 7, 7, 8]), f8]), // Winograd (odd size): forward, input and filter gradients
+          ...Object.values(tf.variableGrads(() => tf.fused.conv2d({ x: big as tf.Tensor4D, filter: fVar as tf.Tensor4D, strides: 1, pad: 'same', bias: bias.slice(0, 4) }).sum(), [fVar]).grads), // skipped input gradient
           tf.matMul(a, tf.randomUniform([5, 8]), true, false), // narrow aT b
           tf.grad((p: tf.Tensor) => tf.relu(p).sum())(big), // fused relu gradient
           tf.grad((q: tf.Tensor) => tf.depthwiseConv2d(big as tf.Tensor4D, q as tf.Tensor4D, 1, 'same').sum())(f4.slice([0, 0, 0, 0], [3, 3, 8, 1])), // SIMD depthwise filter gradient
@@ -1183,6 +1239,6 @@ describe('memory', () => {
     expect(after.numTensors).toBe(before.numTensors);
     expect(after.numBytes).toBe(before.numBytes);
     expect((tf.backend() as unknown as { numDataIds(): number }).numDataIds()).toBe(idsBefore);
-    tf.dispose([x, f, df, a, b, ids, big, bias, f4, f8]);
+    tf.dispose([x, f, df, a, b, ids, big, bias, f4, f8, fVar]);
   });
 });
