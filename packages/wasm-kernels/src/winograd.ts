@@ -51,7 +51,7 @@ function filterTransform(f: Float32Array, ci: number, co: number, u: Float32Arra
   }
 }
 
-/** Which algorithm the last Winograd-eligible call used (for tests and profiling). */
+/** Whether the last call of {@link winogradConv2D} or {@link winogradFilterGrad} applied (for tests and profiling). */
 export let lastWinogradApplied = false;
 
 /** Tiles of 2x2 outputs and the chunks they are processed in. */
@@ -143,10 +143,11 @@ export function winogradConv2D(
   const [simd, tiling] = found;
   const { th, tw } = tiling;
   const temps: TensorInfo[] = [];
+  const even = oh === 2 * th && ow === 2 * tw;
+  let out: TensorInfo | null = null;
   try {
     const xp = padded(backend, simd, x, tiling.pads, temps);
-    const even = oh === 2 * th && ow === 2 * tw;
-    const out = backend.makeOutput([n, 2 * th, 2 * tw, co], 'float32');
+    out = backend.makeOutput([n, 2 * th, 2 * tw, co], 'float32');
     if (!even) temps.push(out);
     const slots = tiling.maxTiles + (tiling.maxTiles % 2); // the products go 2 tiles at a time
     const u = backend.makeOutput([16, ci, co], 'float32');
@@ -170,7 +171,7 @@ export function winogradConv2D(
       if (b.length === 1) bV.fill(b[0]);
       else bV.set(b);
     }
-    const [xAt, outAt, uAt, vAt, mAt, zAt, bAt] = [xp, out, u, vBuf, mBuf, zeros, biasRow].map((t) => floatOffset(backend, t)) as number[];
+    const [xAt, outAt, uAt, vAt, mAt, zAt, bAt] = [xp, out as TensorInfo, u, vBuf, mBuf, zeros, biasRow].map((t) => floatOffset(backend, t)) as number[];
     const [outPixel, outRow] = [4 * co, 4 * 2 * tw * co];
     const wout = simd[relu ? 'woutr' : 'wout'];
     forEachChunk(n, tiling, (b0, nb, r0, nr) => {
@@ -203,12 +204,15 @@ export function winogradConv2D(
       );
     });
     lastWinogradApplied = true;
-    if (even) return out;
+    if (even) return out as TensorInfo;
     // Drop the last output row / column of odd sizes (SIMD row copies).
     const result = backend.makeOutput([n, oh, ow, co], 'float32');
-    const [src, dst] = [out, result].map((t) => floatOffset(backend, t)) as number[];
+    const [src, dst] = [out as TensorInfo, result].map((t) => floatOffset(backend, t)) as number[];
     simd.imageRows(src, dst, n, outRow * 2 * th, oh, outRow, 0, 4 * ow * co, 0, 0, 0);
     return result;
+  } catch (e) {
+    if (even && out != null) free(backend, out);
+    throw e;
   } finally {
     free(backend, ...temps);
   }
