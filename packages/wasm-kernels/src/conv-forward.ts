@@ -49,6 +49,12 @@ export function padImages(backend: WasmBackendLike, x: TensorInfo, pads: { top: 
   return out;
 }
 
+/** What a forward convolution adds on the way out: a bias (the sums' start) and relu. */
+export interface ConvEpilogue {
+  bias?: TensorInfo;
+  relu?: boolean;
+}
+
 /** Attributes of the wasm `Conv2D` kernel. */
 export interface Conv2DAttrs {
   strides: [number, number] | number;
@@ -78,7 +84,7 @@ export function directConv2D(
   x: TensorInfo,
   filter: TensorInfo,
   info: backend_util.Conv2DInfo,
-  epilogue: { bias?: TensorInfo; relu?: boolean } = {},
+  epilogue: ConvEpilogue = {},
 ): TensorInfo | null {
   const wino = winogradConv2D(backend, x, filter, info, epilogue);
   if (wino != null) {

@@ -17,6 +17,49 @@ import type { TensorInfo } from '@tensorflow/tfjs';
 import { storedDtype, type WasmBackendLike } from './wasm.js';
 
 /** The exports of the SIMD module. Pointers are byte offsets into the backend's heap. */
+/**
+ * A Winograd tile transform: over `images` images of `rows` rows of `tiles` tiles (each starting
+ * 2 pixels after the previous one) and `groups` groups of 4 channels, from NHWC pixels `src`
+ * (`pixel` / `row` bytes apart; `rowJump` / `imageJump` more after a row of tiles / an image) to 16
+ * planes `plane` bytes apart from `dst` (4 * `groups` floats per tile, in visiting order).
+ */
+type WinoTransform = (
+  src: number,
+  dst: number,
+  plane: number,
+  groups: number,
+  images: number,
+  rows: number,
+  tiles: number,
+  pixel: number,
+  row: number,
+  rowJump: number,
+  imageJump: number,
+) => void;
+
+/**
+ * A Winograd output transform: the inverse layout of {@link WinoTransform}, from the 16 product
+ * planes `m` to 2x2 output pixels from `out`, plus the `bias` vector (4 * `groups` floats).
+ */
+type WinoOut = (
+  m: number,
+  out: number,
+  plane: number,
+  groups: number,
+  images: number,
+  rows: number,
+  tiles: number,
+  outPixel: number,
+  outRow: number,
+  outRowJump: number,
+  outImageJump: number,
+  bias: number,
+  unused0: number,
+  unused1: number,
+  unused2: number,
+  unused3: number,
+) => void;
+
 export interface SimdKernels {
   /**
    * Max-pool gradient of 2x2 windows at stride 2 that tile the input exactly (no padding, no
@@ -165,77 +208,19 @@ export interface SimdKernels {
    * Winograd F(2x2, 3x3) input transform `V = Bᵀ d B` of 4x4 input tiles at stride 2 (see
    * `winoInBody`).
    */
-  winoIn(
-    x: number,
-    v: number,
-    plane: number,
-    groups: number,
-    images: number,
-    rows: number,
-    tiles: number,
-    xPixel: number,
-    xRow: number,
-    xRowJump: number,
-    xImageJump: number,
-  ): void;
+  winoIn: WinoTransform;
   /**
    * Winograd F(3x3, 2x2) transform `G' g G'ᵀ` of 2x2 `dy` tiles for the filter gradient (see
    * `winoDyBody`); same arguments as {@link SimdKernels.winoIn}.
    */
-  winoDy(
-    dy: number,
-    v: number,
-    plane: number,
-    groups: number,
-    images: number,
-    rows: number,
-    tiles: number,
-    dyPixel: number,
-    dyRow: number,
-    dyRowJump: number,
-    dyImageJump: number,
-  ): void;
+  winoDy: WinoTransform;
   /**
    * Winograd F(2x2, 3x3) output transform `Y = Aᵀ m A` plus a bias (`woutr`: then relu) into 2x2
    * output pixels (see `winoOutBody`).
    */
-  wout(
-    m: number,
-    out: number,
-    plane: number,
-    groups: number,
-    images: number,
-    rows: number,
-    tiles: number,
-    outPixel: number,
-    outRow: number,
-    outRowJump: number,
-    outImageJump: number,
-    bias: number,
-    unused0: number,
-    unused1: number,
-    unused2: number,
-    unused3: number,
-  ): void;
+  wout: WinoOut;
   /** {@link SimdKernels.wout} followed by relu. */
-  woutr(
-    m: number,
-    out: number,
-    plane: number,
-    groups: number,
-    images: number,
-    rows: number,
-    tiles: number,
-    outPixel: number,
-    outRow: number,
-    outRowJump: number,
-    outImageJump: number,
-    bias: number,
-    unused0: number,
-    unused1: number,
-    unused2: number,
-    unused3: number,
-  ): void;
+  woutr: WinoOut;
   /**
    * `dwc{px}p{fw}x{cv}` (px in {@link DWC_PIXELS}, fw in 1..{@link DWG_TAPS}, cv in
    * 1..{@link DWC_VECS}): a direct depthwise convolution (channel multiplier 1) of `4 * cv`
@@ -1106,50 +1091,23 @@ function dwcBody(px: number, fw: number, cv: number): number[] {
   return [...uleb(body.length), ...body];
 }
 
+/** Parameters (0-10) and i32 locals (11-15) of the Winograd tile transforms (see {@link WinoTransform}). */
+const WT = { X: 0, V: 1, PLANE: 2, GROUPS: 3, IMAGES: 4, ROWS: 5, TILES: 6, X_PIXEL: 7, X_ROW: 8, X_ROW_JUMP: 9, X_IMAGE_JUMP: 10, ROW: 11, TILE: 12, G: 13, P: 14, Q: 15 };
+
 /**
- * The body of `winoIn`: for `images` images of `rows` rows of `tiles` 4x4 input tiles (tile `t`
- * of a row starts 2 pixels after tile `t - 1`; all counts >= 1), and `groups` (>= 1) groups of 4
- * channels, `v[k, tile, 4g + l] = (Bᵀ d B)[k]` with `d` the tile's 4x4 pixels of channels `4g + l`
- * and `Bᵀ = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]` (additions only: exact
- * up to float32 rounding). `x` points at the first tile's top-left pixel, channel 0; pixels are
- * `xPixel` bytes apart, rows `xRow`; after a row of tiles `x` moves `xRowJump` more, after an
- * image `xImageJump` more. `v` holds 16 planes `plane` bytes apart, each `tiles` x 4 * `groups`
- * floats per tile in the order the tiles are visited.
+ * The loops of a Winograd tile transform: images, rows of tiles, tiles (each 2 pixels after the
+ * previous one), groups of 4 channels; `inner` runs per tile and group with `P` at the group's
+ * top-left pixel and `Q` at its place in plane 0. `v128Locals` v128 locals follow the i32 ones
+ * (from index 16); `prelude` runs once.
  */
-function winoInBody(): number[] {
-  const [X, V, PLANE, GROUPS, IMAGES, ROWS, TILES, X_PIXEL, X_ROW, X_ROW_JUMP, X_IMAGE_JUMP] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-  const [ROW, TILE, G, P, Q] = [11, 12, 13, 14, 15]; // i32: counters, pixel pointer, v pointer
-  const D = (i: number, j: number) => 16 + 4 * i + j; // v128: the tile
-  const T = (r: number, j: number) => 32 + 4 * r + j; // v128: Bᵀ d
-  const body: number[] = [...uleb(2), ...uleb(5), I32, ...uleb(32), V128];
+function tileTransformBody(v128Locals: number, prelude: number[], inner: number[]): number[] {
+  const { X, V, GROUPS, IMAGES, ROWS, TILES, X_PIXEL, X_ROW_JUMP, X_IMAGE_JUMP, ROW, TILE, G, P, Q } = WT;
+  const body: number[] = [...uleb(2), ...uleb(5), I32, ...uleb(v128Locals), V128, ...prelude];
   body.push(...op.loop, ...op.get(ROWS), ...op.set(ROW)); // images
   body.push(...op.loop, ...op.get(TILES), ...op.set(TILE)); // rows of tiles
   body.push(...op.loop, ...op.get(X), ...op.set(P), ...op.get(V), ...op.set(Q), ...op.get(GROUPS), ...op.set(G)); // tiles
-  body.push(...op.loop); // channel groups
-  for (let i = 0; i < 4; i++) {
-    for (let j = 0; j < 4; j++) {
-      const address = [...op.get(P), ...(i === 0 ? [] : [...op.get(X_ROW), ...op.i32(i), ...op.mul, ...op.add]), ...(j === 0 ? [] : [...op.get(X_PIXEL), ...op.i32(j), ...op.mul, ...op.add])];
-      body.push(...address, ...op.load, ...op.set(D(i, j)));
-    }
-  }
-  // Rows: Bᵀ d.
-  for (let j = 0; j < 4; j++) {
-    body.push(...op.get(D(0, j)), ...op.get(D(2, j)), ...op.f32x4Sub, ...op.set(T(0, j)));
-    body.push(...op.get(D(1, j)), ...op.get(D(2, j)), ...op.f32x4Add, ...op.set(T(1, j)));
-    body.push(...op.get(D(2, j)), ...op.get(D(1, j)), ...op.f32x4Sub, ...op.set(T(2, j)));
-    body.push(...op.get(D(1, j)), ...op.get(D(3, j)), ...op.f32x4Sub, ...op.set(T(3, j)));
-  }
-  // Columns: (Bᵀ d) B, stored to plane k = 4r + s.
-  const store = (r: number, s: number, value: number[]) =>
-    body.push(...op.get(Q), ...op.get(PLANE), ...op.i32(4 * r + s), ...op.mul, ...op.add, ...value, ...op.store);
-  for (let r = 0; r < 4; r++) {
-    store(r, 0, [...op.get(T(r, 0)), ...op.get(T(r, 2)), ...op.f32x4Sub]);
-    store(r, 1, [...op.get(T(r, 1)), ...op.get(T(r, 2)), ...op.f32x4Add]);
-    store(r, 2, [...op.get(T(r, 2)), ...op.get(T(r, 1)), ...op.f32x4Sub]);
-    store(r, 3, [...op.get(T(r, 1)), ...op.get(T(r, 3)), ...op.f32x4Sub]);
-  }
-  body.push(...bumpBy(P, 16), ...bumpBy(Q, 16), ...countDown(G));
-  // Next tile: 2 pixels right; v: the next tile's channels.
+  body.push(...op.loop, ...inner, ...bumpBy(P, 16), ...bumpBy(Q, 16), ...countDown(G)); // channel groups
+  // Next tile: 2 pixels right; the planes: the next tile's channels.
   body.push(...op.get(X), ...op.get(X_PIXEL), ...op.i32(2), ...op.mul, ...op.add, ...op.set(X));
   body.push(...op.get(V), ...op.get(GROUPS), ...op.i32(16), ...op.mul, ...op.add, ...op.set(V));
   body.push(...countDown(TILE));
@@ -1159,32 +1117,53 @@ function winoInBody(): number[] {
   return [...uleb(body.length), ...body];
 }
 
+/** Loads the tile pixel (i, j) of the current channel group (see {@link tileTransformBody}). */
+const tilePixel = (i: number, j: number): number[] => [
+  ...op.get(WT.P),
+  ...(i === 0 ? [] : [...op.get(WT.X_ROW), ...op.i32(i), ...op.mul, ...op.add]),
+  ...(j === 0 ? [] : [...op.get(WT.X_PIXEL), ...op.i32(j), ...op.mul, ...op.add]),
+  ...op.load,
+];
+
+/** Stores `value` to plane `k` of the current tile and channel group. */
+const planeStore = (k: number, value: number[]): number[] => [...op.get(WT.Q), ...op.get(WT.PLANE), ...op.i32(k), ...op.mul, ...op.add, ...value, ...op.store];
+
 /**
- * The body of `winoDy`: {@link winoInBody}'s loops over 2x2 tiles of `dy` (tile `t` of a row starts
- * 2 pixels after tile `t - 1`), storing `(G' g G'ᵀ)[k]` with `G' = [[1, 0], [1/2, 1/2],
- * [1/2, -1/2], [0, -1]]`: with `winoIn`'s `Bᵀ`, the products of the two transforms summed over
- * tiles and mapped back by `Aᵀ = [[1, 1, 1, 0], [0, 1, -1, 0], [0, 1, 1, 1]]` give the 3x3 filter
- * gradient (Winograd F(3x3, 2x2); the last row of `G'` is negated because `winoIn`'s last row of
- * `Bᵀ` is F(2x2, 3x3)'s). Halvings and negations are exact.
+ * The body of `winoIn`: per 4x4 input tile and group of 4 channels `d`, the 16 values
+ * `(Bᵀ d B)[k]` with `Bᵀ = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]` (additions
+ * only: exact up to float32 rounding), to planes `k = 4r + s`.
+ */
+function winoInBody(): number[] {
+  const D = (i: number, j: number) => 16 + 4 * i + j; // v128: the tile
+  const T = (r: number, j: number) => 32 + 4 * r + j; // v128: Bᵀ d
+  const inner: number[] = [];
+  for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) inner.push(...tilePixel(i, j), ...op.set(D(i, j)));
+  // [a, b, c, d] -> [a - c, b + c, c - b, b - d]
+  const bt = (v: (i: number) => number[]): number[][] => [
+    [...v(0), ...v(2), ...op.f32x4Sub],
+    [...v(1), ...v(2), ...op.f32x4Add],
+    [...v(2), ...v(1), ...op.f32x4Sub],
+    [...v(1), ...v(3), ...op.f32x4Sub],
+  ];
+  for (let j = 0; j < 4; j++) bt((i) => op.get(D(i, j))).forEach((e, r) => inner.push(...e, ...op.set(T(r, j))));
+  for (let r = 0; r < 4; r++) bt((j) => op.get(T(r, j))).forEach((e, s2) => inner.push(...planeStore(4 * r + s2, e)));
+  return tileTransformBody(32, [], inner);
+}
+
+/**
+ * The body of `winoDy`: per 2x2 `dy` tile and group of 4 channels `g`, the 16 values
+ * `(G' g G'ᵀ)[k]` with `G' = [[1, 0], [1/2, 1/2], [1/2, -1/2], [0, -1]]`: with `winoIn`'s `Bᵀ`,
+ * the products of the two transforms summed over tiles and mapped back by
+ * `Aᵀ = [[1, 1, 1, 0], [0, 1, -1, 0], [0, 1, 1, 1]]` give the 3x3 filter gradient (Winograd
+ * F(3x3, 2x2); the last row of `G'` is negated because `winoIn`'s last row of `Bᵀ` is F(2x2,
+ * 3x3)'s). Halvings and negations are exact.
  */
 function winoDyBody(): number[] {
-  const [X, V, PLANE, GROUPS, IMAGES, ROWS, TILES, X_PIXEL, X_ROW, X_ROW_JUMP, X_IMAGE_JUMP] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-  const [ROW, TILE, G, P, Q] = [11, 12, 13, 14, 15]; // i32
   const D = (i: number, j: number) => 16 + 2 * i + j; // v128: the 2x2 tile
   const T = (r: number, j: number) => 20 + 2 * r + j; // v128: G' g (4 x 2)
   const HALF = 28; // v128
-  const body: number[] = [...uleb(2), ...uleb(5), I32, ...uleb(13), V128];
-  body.push(...f32x4Const(0.5), ...op.set(HALF));
-  body.push(...op.loop, ...op.get(ROWS), ...op.set(ROW)); // images
-  body.push(...op.loop, ...op.get(TILES), ...op.set(TILE)); // rows of tiles
-  body.push(...op.loop, ...op.get(X), ...op.set(P), ...op.get(V), ...op.set(Q), ...op.get(GROUPS), ...op.set(G)); // tiles
-  body.push(...op.loop); // channel groups
-  for (let i = 0; i < 2; i++) {
-    for (let j = 0; j < 2; j++) {
-      const address = [...op.get(P), ...(i === 0 ? [] : [...op.get(X_ROW), ...op.add]), ...(j === 0 ? [] : [...op.get(X_PIXEL), ...op.add])];
-      body.push(...address, ...op.load, ...op.set(D(i, j)));
-    }
-  }
+  const inner: number[] = [];
+  for (let i = 0; i < 2; i++) for (let j = 0; j < 2; j++) inner.push(...tilePixel(i, j), ...op.set(D(i, j)));
   // [a, b] -> [a, (a + b) / 2, (a - b) / 2, -b]
   const expand = (a: number[], b: number[]): number[][] => [
     a,
@@ -1192,20 +1171,9 @@ function winoDyBody(): number[] {
     [...a, ...b, ...op.f32x4Sub, ...op.get(HALF), ...op.f32x4Mul],
     [...b, ...op.f32x4Neg],
   ];
-  for (let j = 0; j < 2; j++) expand(op.get(D(0, j)), op.get(D(1, j))).forEach((e, r) => body.push(...e, ...op.set(T(r, j))));
-  for (let r = 0; r < 4; r++) {
-    expand(op.get(T(r, 0)), op.get(T(r, 1))).forEach((e, s2) => {
-      body.push(...op.get(Q), ...op.get(PLANE), ...op.i32(4 * r + s2), ...op.mul, ...op.add, ...e, ...op.store);
-    });
-  }
-  body.push(...bumpBy(P, 16), ...bumpBy(Q, 16), ...countDown(G));
-  body.push(...op.get(X), ...op.get(X_PIXEL), ...op.i32(2), ...op.mul, ...op.add, ...op.set(X));
-  body.push(...op.get(V), ...op.get(GROUPS), ...op.i32(16), ...op.mul, ...op.add, ...op.set(V));
-  body.push(...countDown(TILE));
-  body.push(...bump(X, X_ROW_JUMP), ...countDown(ROW));
-  body.push(...bump(X, X_IMAGE_JUMP), ...countDown(IMAGES));
-  body.push(...op.end);
-  return [...uleb(body.length), ...body];
+  for (let j = 0; j < 2; j++) expand(op.get(D(0, j)), op.get(D(1, j))).forEach((e, r) => inner.push(...e, ...op.set(T(r, j))));
+  for (let r = 0; r < 4; r++) expand(op.get(T(r, 0)), op.get(T(r, 1))).forEach((e, s2) => inner.push(...planeStore(4 * r + s2, e)));
+  return tileTransformBody(13, [...f32x4Const(0.5), ...op.set(HALF)], inner);
 }
 
 /**

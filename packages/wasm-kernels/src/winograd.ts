@@ -10,7 +10,7 @@
  */
 import type { backend_util, TensorInfo } from '@tensorflow/tfjs';
 import { CF_VECS, DG_VECS, floatOffset, simdKernels, type SimdKernels } from './simd.js';
-import { padImages } from './conv-forward.js';
+import { padImages, type ConvEpilogue } from './conv-forward.js';
 import { floatViews, free, size, type WasmBackendLike } from './wasm.js';
 
 /** Tiles per chunk: its transformed inputs and products (16 planes each) stay in L2. */
@@ -132,7 +132,7 @@ export function winogradConv2D(
   x: TensorInfo,
   filter: TensorInfo,
   info: backend_util.Conv2DInfo,
-  epilogue: { bias?: TensorInfo; relu?: boolean } = {},
+  epilogue: ConvEpilogue = {},
 ): TensorInfo | null {
   lastWinogradApplied = false;
   const { bias, relu = false } = epilogue;
