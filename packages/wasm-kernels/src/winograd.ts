@@ -28,25 +28,30 @@ const planeFloats = (perPlane: number): number => perPlane + 16;
  * [0, 0, 1]]`, per input/output channel pair, computed in float64: `[16, ci, co]`.
  */
 function filterTransform(f: Float32Array, ci: number, co: number, u: Float32Array): void {
-  const g = new Float64Array(9);
-  const gg = new Float64Array(12);
-  for (let c = 0; c < ci; c++) {
-    for (let o = 0; o < co; o++) {
-      for (let t = 0; t < 9; t++) g[t] = f[(t * ci + c) * co + o];
-      // rows: G g (4 x 3)
-      for (let j = 0; j < 3; j++) {
-        const [a, b, d] = [g[j], g[3 + j], g[6 + j]];
-        gg[j] = a;
-        gg[3 + j] = (a + b + d) / 2;
-        gg[6 + j] = (a - b + d) / 2;
-        gg[9 + j] = d;
-      }
-      // columns: (G g) Gᵀ (4 x 4)
-      for (let r = 0; r < 4; r++) {
-        const [a, b, d] = [gg[3 * r], gg[3 * r + 1], gg[3 * r + 2]];
-        const row = [a, (a + b + d) / 2, (a - b + d) / 2, d];
-        for (let s = 0; s < 4; s++) u[((4 * r + s) * ci + c) * co + o] = row[s];
-      }
+  const plane = ci * co;
+  const r = new Float64Array(12);
+  // f is [3, 3, ci, co]: tap t of pair e = c * co + o at f[t * plane + e]; u is [16, ci, co].
+  for (let e = 0; e < plane; e++) {
+    const g0 = f[e];
+    const g1 = f[plane + e];
+    const g2 = f[2 * plane + e];
+    const g3 = f[3 * plane + e];
+    const g4 = f[4 * plane + e];
+    const g5 = f[5 * plane + e];
+    const g6 = f[6 * plane + e];
+    const g7 = f[7 * plane + e];
+    const g8 = f[8 * plane + e];
+    // rows: G g (4 x 3), row-major
+    r.set([g0, g1, g2, (g0 + g3 + g6) / 2, (g1 + g4 + g7) / 2, (g2 + g5 + g8) / 2, (g0 - g3 + g6) / 2, (g1 - g4 + g7) / 2, (g2 - g5 + g8) / 2, g6, g7, g8]);
+    // columns: (G g) Gᵀ (4 x 4)
+    for (let i = 0; i < 4; i++) {
+      const a = r[3 * i];
+      const b = r[3 * i + 1];
+      const d = r[3 * i + 2];
+      u[(4 * i) * plane + e] = a;
+      u[(4 * i + 1) * plane + e] = (a + b + d) / 2;
+      u[(4 * i + 2) * plane + e] = (a - b + d) / 2;
+      u[(4 * i + 3) * plane + e] = d;
     }
   }
 }
@@ -174,15 +179,15 @@ export function winogradConv2D(
     const [xAt, outAt, uAt, vAt, mAt, zAt, bAt] = [xp, out as TensorInfo, u, vBuf, mBuf, zeros, biasRow].map((t) => floatOffset(backend, t)) as number[];
     const [outPixel, outRow] = [4 * co, 4 * 2 * tw * co];
     const wout = simd[relu ? 'woutr' : 'wout'];
+    // The register blocks (up to 16 output channels, 2 tiles at a time), looked up once.
+    const blocks: Array<{ o0: number; cf: SimdKernels[`cf${number}x${number}`] }> = [];
+    for (let o0 = 0; o0 < co; o0 += 4 * CF_VECS) blocks.push({ o0, cf: simd[`cf2x${Math.min(CF_VECS, (co - o0) / 4)}`] });
     forEachChunk(n, tiling, (b0, nb, r0, nr) => {
       const pairs = Math.ceil((nb * nr * tw) / 2);
       transformInput(simd, xAt, vAt, vPlane, ci, tiling, b0, nb, r0, nr);
       for (let k = 0; k < 16; k++) {
-        for (let o0 = 0; o0 < co; o0 += 4 * CF_VECS) {
-          const cv = Math.min(CF_VECS, (co - o0) / 4);
-          // One row of `tiles` "pixels" with ci inputs each: a [tiles, ci] x [ci, co] product.
-          simd[`cf2x${cv}`](vAt + k * vPlane, uAt + 4 * (k * ci * co + o0), mAt + k * mPlane + 4 * o0, 1, ci, 0, 4 * co, pairs, 1, 1, 2 * 4 * ci, 0, 0, 2 * 4 * co, 4 * ci, 4 * co, zAt + 4 * o0);
-        }
+        // One row of `tiles` "pixels" with ci inputs each: a [tiles, ci] x [ci, co] product.
+        for (const { o0, cf } of blocks) cf(vAt + k * vPlane, uAt + 4 * (k * ci * co + o0), mAt + k * mPlane + 4 * o0, 1, ci, 0, 4 * co, pairs, 1, 1, 2 * 4 * ci, 0, 0, 2 * 4 * co, 4 * ci, 4 * co, zAt + 4 * o0);
       }
       wout(
         mAt,
@@ -254,41 +259,44 @@ export function winogradFilterGrad(backend: WasmBackendLike, x: TensorInfo, dy: 
     const [accF] = floatViews(backend, acc);
     new Float64Array(accF.buffer, accF.byteOffset, 16 * ci * co).fill(0);
     const [dyPixel, dyRow] = [4 * co, 4 * 2 * tw * co];
+    // The register blocks (input-channel pairs x up to 16 output channels), looked up once.
+    const blocks: Array<{ c0: number; o0: number; dg: SimdKernels[`dg${number}x${number}`] }> = [];
+    for (let c0 = 0; c0 < ci; c0 += CHANNEL_BLOCK) {
+      for (let o0 = 0; o0 < co; o0 += 4 * DG_VECS) blocks.push({ c0, o0, dg: simd[`dg${Math.min(CHANNEL_BLOCK, ci - c0)}x${Math.min(DG_VECS, (co - o0) / 4)}`] });
+    }
     forEachChunk(n, tiling, (b0, nb, r0, nr) => {
       const tiles = nb * nr * tw;
       transformInput(simd, xAt, vAt, vPlane, ci, tiling, b0, nb, r0, nr);
       simd.winoDy(dyAt + 4 * co * (b0 * 4 * th * tw + 2 * r0 * 2 * tw), dAt, dPlane, co / 4, nb, nr, tw, dyPixel, dyRow, 2 * dyRow - 2 * tw * dyPixel, dyRow * (2 * th - 2 * nr));
       for (let k = 0; k < 16; k++) {
-        for (let c0 = 0; c0 < ci; c0 += CHANNEL_BLOCK) {
-          const kb = Math.min(CHANNEL_BLOCK, ci - c0);
-          for (let o0 = 0; o0 < co; o0 += 4 * DG_VECS) {
-            const cv = Math.min(DG_VECS, (co - o0) / 4);
-            simd[`dg${kb}x${cv}`](vAt + k * vPlane + 4 * c0, dAt + k * dPlane + 4 * o0, accAt + 8 * ((k * ci + c0) * co + o0), 8 * co, tiles, 1, 1, 4 * ci, 0, 0, 4 * co);
-          }
-        }
+        for (const { c0, o0, dg } of blocks) dg(vAt + k * vPlane + 4 * c0, dAt + k * dPlane + 4 * o0, accAt + 8 * ((k * ci + c0) * co + o0), 8 * co, tiles, 1, 1, 4 * ci, 0, 0, 4 * co);
       }
     });
-    // dW[a, b] = sum_{r, s} Aᵀ[a, r] S[4r + s] Aᵀ[b, s], Aᵀ = [[1, 1, 1, 0], [0, 1, -1, 0], [0, 1, 1, 1]].
-    const at = [
-      [1, 1, 1, 0],
-      [0, 1, -1, 0],
-      [0, 1, 1, 1],
-    ];
+    // dW[a, b] = sum_{r, s} Aᵀ[a, r] S[4r + s] Aᵀ[b, s], Aᵀ = [[1, 1, 1, 0], [0, 1, -1, 0], [0, 1, 1, 1]]:
+    // rows first (3 x 4 per pair), then columns.
     const out = backend.makeOutput([3, 3, ci, co], 'float32');
     const [outV, accV] = floatViews(backend, out, acc);
     const sums = new Float64Array(accV.buffer, accV.byteOffset, 16 * ci * co);
     const plane = ci * co;
-    for (let a = 0; a < 3; a++) {
-      for (let b = 0; b < 3; b++) {
-        const dst = (a * 3 + b) * plane;
-        for (let e = 0; e < plane; e++) {
-          let v = 0;
-          for (let r = 0; r < 4; r++) {
-            if (at[a][r] === 0) continue;
-            for (let s2 = 0; s2 < 4; s2++) if (at[b][s2] !== 0) v += at[a][r] * at[b][s2] * sums[(4 * r + s2) * plane + e];
-          }
-          outV[dst + e] = v;
-        }
+    const t = new Float64Array(12);
+    for (let e = 0; e < plane; e++) {
+      for (let s2 = 0; s2 < 4; s2++) {
+        const m0 = sums[s2 * plane + e];
+        const m1 = sums[(4 + s2) * plane + e];
+        const m2 = sums[(8 + s2) * plane + e];
+        const m3 = sums[(12 + s2) * plane + e];
+        t[s2] = m0 + m1 + m2;
+        t[4 + s2] = m1 - m2;
+        t[8 + s2] = m1 + m2 + m3;
+      }
+      for (let a = 0; a < 3; a++) {
+        const m0 = t[4 * a];
+        const m1 = t[4 * a + 1];
+        const m2 = t[4 * a + 2];
+        const m3 = t[4 * a + 3];
+        outV[(3 * a) * plane + e] = m0 + m1 + m2;
+        outV[(3 * a + 1) * plane + e] = m1 - m2;
+        outV[(3 * a + 2) * plane + e] = m1 + m2 + m3;
       }
     }
     lastWinogradApplied = true;
