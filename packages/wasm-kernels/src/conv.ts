@@ -21,7 +21,7 @@ import {
 } from './wasm.js';
 import { DG_ROWS, DG_VECS, DWG_TAPS, floatOffset, simdKernels, type SimdKernels } from './simd.js';
 import { conv2DForward, padImages, readsInsidePadded } from './conv-forward.js';
-import { depthwiseInputGradPhases } from './depthwise.js';
+import { depthwiseInputGradPhases, depthwiseSimd } from './depthwise.js';
 import { winogradFilterGrad } from './winograd.js';
 import { inputGradientSkipped } from './fused-conv-grad.js';
 
@@ -451,17 +451,8 @@ function depthwiseFilterGrad(
 ): TensorInfo {
   assertChannelsLast(kernelName, convInfo);
   assertFloat32(kernelName, x, dy);
-  const simd = simdKernels(backend);
-  if (
-    simd != null &&
-    convInfo.outChannels === convInfo.inChannels &&
-    convInfo.inChannels % 4 === 0 &&
-    convInfo.filterWidth <= DWG_TAPS &&
-    convInfo.batchSize * convInfo.outHeight * convInfo.outWidth > 0 &&
-    readsInsidePadded(convInfo) &&
-    floatOffset(backend, x) != null &&
-    floatOffset(backend, dy) != null
-  ) {
+  const simd = readsInsidePadded(convInfo) ? depthwiseSimd(backend, convInfo, [x, dy]) : null;
+  if (simd != null) {
     lastDepthwiseFilterGradPath = 'nhwc';
     return depthwiseFilterGradNhwc(backend, convInfo, x, dy, simd);
   }

@@ -89,14 +89,13 @@ function dwcPasses(simd: SimdKernels, c: number, geometries: DwcGeometry[]): voi
 }
 
 /**
- * The SIMD kernels, where the direct depthwise passes apply to `info`: channel multiplier 1,
- * channels a multiple of 4, filters up to {@link DWG_TAPS} wide, NHWC, float32 tensors on the heap
- * and something to compute.
+ * The SIMD kernels, where the direct depthwise SIMD passes (this module's stride phases and the
+ * `dwg` filter gradient) apply to `info`: channel multiplier 1, channels a multiple of 4, filters
+ * up to {@link DWG_TAPS} wide, NHWC, output pixels to compute, float32 tensors on the heap.
  */
-function directSimd(backend: WasmBackendLike, info: backend_util.Conv2DInfo, tensors: TensorInfo[]): SimdKernels | null {
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outChannels: co, outHeight: oh, outWidth: ow, filterWidth: fw, filterHeight: fh } = info;
-  if (co !== c || c % 4 !== 0 || fw > DWG_TAPS || info.dataFormat !== 'channelsLast') return null;
-  if (n * h * w * c * oh * ow * fh * fw === 0) return null;
+export function depthwiseSimd(backend: WasmBackendLike, info: backend_util.Conv2DInfo, tensors: TensorInfo[]): SimdKernels | null {
+  const { batchSize: n, inChannels: c, outChannels: co, outHeight: oh, outWidth: ow, filterWidth: fw } = info;
+  if (co !== c || c % 4 !== 0 || fw > DWG_TAPS || info.dataFormat !== 'channelsLast' || n * oh * ow === 0) return null;
   if (tensors.some((t) => t.dtype !== 'float32')) return null;
   const simd = simdKernels(backend);
   if (simd == null || tensors.some((t) => floatOffset(backend, t) == null)) return null;
@@ -142,7 +141,7 @@ function phaseTaps(r: number, s: number, d: number, pad: number, f: number, len:
 export function depthwiseInputGradPhases(backend: WasmBackendLike, dy: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo | null {
   // At stride 1 there are no zeros to skip, and the stock (XNNPACK) depthwise convolution of the
   // padded dy is faster than these passes (1.4 vs 1.6 ms for 128 x 16 x 16 x 32).
-  const simd = info.strideHeight * info.strideWidth > 1 ? directSimd(backend, info, [dy, filter]) : null;
+  const simd = info.strideHeight * info.strideWidth > 1 ? depthwiseSimd(backend, info, [dy, filter]) : null;
   lastDepthwiseInputGradPath = simd == null ? 'composed' : 'phases';
   if (simd == null) return null;
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow, filterHeight: fh, filterWidth: fw } = info;
